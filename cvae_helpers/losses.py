@@ -1,0 +1,62 @@
+"""The losses, each a small pure function in nats per image (lessons 1 and 2).
+
+A nat is the unit of information of the natural logarithm (1 nat = 1/ln 2 = 1.44 bits). Every
+loss here is summed over what one image has (784 pixels, or the latent dimensions) and averaged
+over the images of the batch, so the numbers read "nats per image" whatever the batch size.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def reconstruction_loss(logits: Tensor, X: Tensor) -> Tensor:
+    """-log p(x | z) for independent Bernoulli pixels (lesson 1).
+
+        recon = -(1/N) sum_n sum_{i=1}^{784} [ x_i log p_i + (1 - x_i) log(1 - p_i) ],
+        p_i = sigmoid(logit_i)
+
+    the binary cross-entropy, summed over pixels and averaged over the batch: nats per image.
+    MNIST's grey levels in [0, 1] are used as soft targets, as pytorch/examples does.
+    """
+    return F.binary_cross_entropy_with_logits(logits, X, reduction="sum") / X.shape[0]
+
+
+def gaussian_kl(mu: Tensor, logvar: Tensor, mu_p: Tensor | float = 0.0,
+                logvar_p: Tensor | float = 0.0) -> Tensor:
+    """KL(N(mu, sigma^2) || N(mu_p, sigma_p^2)) for each coordinate, in nats (lesson 2).
+
+        KL = 1/2 [ log(sigma_p^2 / sigma^2) + (sigma^2 + (mu - mu_p)^2) / sigma_p^2 - 1 ]
+
+    Returns a tensor shaped like ``mu``; the defaults compare against N(0, 1).
+    """
+    logvar_p = torch.as_tensor(logvar_p, dtype=mu.dtype, device=mu.device)
+    return 0.5 * (logvar_p - logvar
+                  + (logvar.exp() + (mu - mu_p) ** 2) / logvar_p.exp()
+                  - 1)
+
+
+def kl_divergence(mu: Tensor, logvar: Tensor, mu_p: Tensor | float = 0.0,
+                  logvar_p: Tensor | float = 0.0) -> Tensor:
+    """KL(q(z|x) || p(z)) between diagonal Gaussians, in nats per image (lesson 2).
+
+    Summed over the latent dimensions of ``gaussian_kl`` and averaged over the batch. Against
+    the standard prior N(0, I) (the defaults) it reads
+
+        KL = 1/2 sum_j [ mu_j^2 + sigma_j^2 - log sigma_j^2 - 1 ],
+
+    and passing ``mu_p, logvar_p`` compares with a learned prior p(z | x) instead (lesson 5).
+    """
+    return gaussian_kl(mu, logvar, mu_p, logvar_p).sum(dim=1).mean()
+
+
+def vae_loss(logits: Tensor, X: Tensor, mu: Tensor, logvar: Tensor,
+             beta: float = 1.0) -> dict[str, Tensor]:
+    """The VAE objective (lesson 2): ``loss = recon + beta * kl``, each part in nats per image.
+
+    With beta = 1 the loss is the negative evidence lower bound, -ELBO >= -log p(x).
+    Returns ``{"loss", "recon", "kl"}``.
+    """
+    recon = reconstruction_loss(logits, X)
+    kl = kl_divergence(mu, logvar)
+    return {"loss": recon + beta * kl, "recon": recon, "kl": kl}

@@ -1,0 +1,203 @@
+"""The lessons' models: MLP autoencoder (lesson 1), VAE (lesson 2), CVAE (lesson 3), and the
+digit classifier that scores generated samples (lesson 1).
+
+Images go in as ``[N, 1, 28, 28]`` in [0, 1]. Decoders return logits ``[N, 1, 28, 28]``: the
+pixel probabilities are ``torch.sigmoid(logits)``, and the loss works on logits directly because
+that is numerically stable. Each model keeps its constructor arguments in ``self.config`` so a
+checkpoint can say which architecture it holds.
+"""
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .data import IMAGE_SHAPE, NUM_CLASSES, NUM_PIXELS, check_images, check_labels
+
+
+def mlp(sizes: Sequence[int]) -> nn.Sequential:
+    """Linear layers of the given sizes with a ReLU between each pair (none after the last)."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+def reparameterize(mu: Tensor, logvar: Tensor) -> Tensor:
+    """Draw z ~ N(mu, diag(sigma^2)) as z = mu + sigma * eps, eps ~ N(0, I) (lesson 2).
+
+    ``logvar`` is log sigma^2, so sigma = exp(logvar / 2): the standard deviation, the square
+    root of the variance. The randomness sits in eps alone, so gradients reach mu and logvar.
+    """
+    sigma = torch.exp(0.5 * logvar)
+    return mu + sigma * torch.randn_like(sigma)
+
+
+def one_hot(y: Tensor, num_classes: int = NUM_CLASSES) -> Tensor:
+    """Labels ``[N]`` as float one-hot rows ``[N, num_classes]`` (lesson 3)."""
+    return F.one_hot(y.long(), num_classes).float()
+
+
+def condition(h: Tensor, y: Tensor, num_classes: int = NUM_CLASSES) -> Tensor:
+    """Append the one-hot label to each row: ``[N, D]`` and ``[N]`` -> ``[N, D + num_classes]``
+    (lesson 3). The CVAE conditions both its encoder and its decoder this way."""
+    check_labels(y, h.shape[0], num_classes)
+    return torch.cat([h, one_hot(y, num_classes)], dim=1)
+
+
+class _LatentModel(nn.Module):
+    """What the three generative models share: a latent size and a checked decoder input."""
+
+    latent_dim: int
+
+    def _check_codes(self, Z: Tensor) -> None:
+        if Z.dim() != 2 or Z.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"expected latent codes shaped [N, {self.latent_dim}] (this model's latent_dim), "
+                f"got {list(Z.shape)}"
+            )
+
+    def _images(self, logits: Tensor) -> Tensor:
+        return logits.view(-1, *IMAGE_SHAPE)
+
+
+class Autoencoder(_LatentModel):
+    """A deterministic MLP autoencoder: 784 -> hidden -> latent_dim -> reversed hidden -> 784."""
+
+    def __init__(self, latent_dim: int = 2, hidden: Sequence[int] = (512, 256)):
+        super().__init__()
+        self.config = {"latent_dim": latent_dim, "hidden": list(hidden)}
+        self.latent_dim = latent_dim
+        self.encoder = mlp([NUM_PIXELS, *hidden, latent_dim])
+        self.decoder = mlp([latent_dim, *reversed(hidden), NUM_PIXELS])
+
+    def encode(self, X: Tensor) -> Tensor:
+        """Images ``[N, 1, 28, 28]`` -> codes ``[N, latent_dim]``."""
+        check_images(X)
+        return self.encoder(X.flatten(1))
+
+    def decode(self, Z: Tensor) -> Tensor:
+        """Codes ``[N, latent_dim]`` -> pixel logits ``[N, 1, 28, 28]``."""
+        self._check_codes(Z)
+        return self._images(self.decoder(Z))
+
+    def forward(self, X: Tensor) -> Tensor:
+        return self.decode(self.encode(X))
+
+
+class VAE(_LatentModel):
+    """A variational autoencoder (lesson 2).
+
+    The encoder outputs the mean and log-variance of a diagonal Gaussian q(z|x); the decoder maps
+    a sample z to pixel logits of p(x|z); the prior p(z) is N(0, I).
+    """
+
+    def __init__(self, latent_dim: int = 20, hidden: Sequence[int] = (512, 512)):
+        super().__init__()
+        self.config = {"latent_dim": latent_dim, "hidden": list(hidden)}
+        self._build(latent_dim, hidden, num_classes=0)
+
+    def _build(self, latent_dim: int, hidden: Sequence[int], num_classes: int) -> None:
+        self.latent_dim = latent_dim
+        self.num_classes = num_classes
+        # A CVAE appends a one-hot label to both inputs (num_classes > 0); a VAE appends nothing.
+        self.encoder = mlp([NUM_PIXELS + num_classes, *hidden, 2 * latent_dim])
+        self.decoder = mlp([latent_dim + num_classes, *reversed(hidden), NUM_PIXELS])
+
+    def encode(self, X: Tensor) -> tuple[Tensor, Tensor]:
+        """Images -> ``(mu, logvar)``, each ``[N, latent_dim]``."""
+        check_images(X)
+        mu, logvar = self.encoder(X.flatten(1)).chunk(2, dim=1)
+        return mu, logvar
+
+    def decode(self, Z: Tensor) -> Tensor:
+        """Codes ``[N, latent_dim]`` -> pixel logits ``[N, 1, 28, 28]``."""
+        self._check_codes(Z)
+        return self._images(self.decoder(Z))
+
+    def forward(self, X: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Returns ``(logits, mu, logvar)``: encode, draw z by reparameterization, decode."""
+        mu, logvar = self.encode(X)
+        return self.decode(reparameterize(mu, logvar)), mu, logvar
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: Tensor | None = None, temperature: float = 1.0) -> Tensor:
+        """Draw ``n`` images from the model: z ~ N(0, temperature^2 I), pixels = sigmoid(decode(z)).
+
+        Returns pixel probabilities ``[n, 1, 28, 28]`` in [0, 1] (the decoder's mean image).
+        """
+        if labels is not None:
+            raise ValueError("a VAE takes no labels; use a CVAE to choose the digit")
+        Z = temperature * torch.randn(n, self.latent_dim, device=_device_of(self))
+        return torch.sigmoid(self.decode(Z))
+
+
+class CVAE(VAE):
+    """A conditional VAE (lesson 3): the one-hot label is appended to the encoder's input and to
+    the decoder's input, so q(z|x, y) and p(x|z, y); the prior p(z) stays N(0, I)."""
+
+    def __init__(self, latent_dim: int = 20, hidden: Sequence[int] = (512, 512),
+                 num_classes: int = NUM_CLASSES):
+        nn.Module.__init__(self)
+        self.config = {"latent_dim": latent_dim, "hidden": list(hidden), "num_classes": num_classes}
+        self._build(latent_dim, hidden, num_classes)
+
+    def encode(self, X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+        """Images and labels -> ``(mu, logvar)``, each ``[N, latent_dim]``."""
+        check_images(X)
+        mu, logvar = self.encoder(condition(X.flatten(1), y, self.num_classes)).chunk(2, dim=1)
+        return mu, logvar
+
+    def decode(self, Z: Tensor, y: Tensor) -> Tensor:  # type: ignore[override]
+        """Codes ``[N, latent_dim]`` and labels ``[N]`` -> pixel logits ``[N, 1, 28, 28]``."""
+        self._check_codes(Z)
+        return self._images(self.decoder(condition(Z, y, self.num_classes)))
+
+    def forward(self, X: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:  # type: ignore[override]
+        mu, logvar = self.encode(X, y)
+        return self.decode(reparameterize(mu, logvar), y), mu, logvar
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: Tensor | int | None = None,
+               temperature: float = 1.0) -> Tensor:
+        """Draw ``n`` images of the requested digits: z ~ N(0, temperature^2 I).
+
+        ``labels`` is one digit for all, or ``n`` digits; ``None`` cycles 0, 1, ..., 9, 0, ...
+        Returns pixel probabilities ``[n, 1, 28, 28]``.
+        """
+        device = _device_of(self)
+        if labels is None:
+            labels = torch.arange(n) % self.num_classes
+        elif isinstance(labels, int):
+            labels = torch.full((n,), labels)
+        labels = labels.to(device)
+        Z = temperature * torch.randn(n, self.latent_dim, device=device)
+        return torch.sigmoid(self.decode(Z, labels))
+
+
+class Classifier(nn.Module):
+    """A small convolutional digit classifier, the judge of generated samples (lesson 1).
+
+    Two 5x5 convolutions with max-pooling, then a linear layer; returns class logits ``[N, 10]``.
+    """
+
+    def __init__(self, channels: Sequence[int] = (16, 32)):
+        super().__init__()
+        self.config = {"channels": list(channels)}
+        c1, c2 = channels
+        self.features = nn.Sequential(
+            nn.Conv2d(1, c1, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        self.head = nn.Linear(c2 * 7 * 7, NUM_CLASSES)
+
+    def forward(self, X: Tensor) -> Tensor:
+        check_images(X)
+        return self.head(self.features(X).flatten(1))
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device

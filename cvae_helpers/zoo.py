@@ -1,0 +1,97 @@
+"""The lessons' trained models: one configuration each, trained once and cached (lessons 1-4).
+
+Every model a lesson trains is named here with all its settings, so a lesson run on its own (in
+Colab too) trains what it needs, a later lesson reuses it, and ``benchmarks/quality.py``
+measures exactly what the lessons show. A cached model is keyed by its whole configuration and
+the device type, so changing any setting trains a new one.
+"""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import checkpoints
+from .data import default_root, load_mnist
+from .device import pick_device
+from .models import CVAE, VAE, Autoencoder, Classifier
+from .train import History, fit
+
+MODEL_CLASSES = {"Classifier": Classifier, "Autoencoder": Autoencoder, "VAE": VAE, "CVAE": CVAE}
+TRAIN_KEYS = ("num_epochs", "lr", "lr_schedule", "batch_size", "beta", "seed")
+
+TRAINING = {"lr": 1e-3, "lr_schedule": "constant", "batch_size": 128, "beta": 1.0, "seed": 0}
+
+CONFIGS: dict[str, dict[str, Any]] = {
+    # The judge of generated digits: a small CNN, >= 98% test accuracy (lesson 1).
+    "classifier": {"model": "Classifier", "channels": [16, 32], **TRAINING, "num_epochs": 2},
+    # A 2-D code, so the whole code space fits on one plot (lesson 1).
+    "autoencoder": {"model": "Autoencoder", "latent_dim": 2, "hidden": [512, 256], **TRAINING,
+                    "num_epochs": 10},
+    "vae": {"model": "VAE", "latent_dim": 20, "hidden": [512, 512], **TRAINING, "num_epochs": 15},
+    "cvae": {"model": "CVAE", "latent_dim": 20, "hidden": [512, 512], "num_classes": 10,
+             **TRAINING, "num_epochs": 15},
+}
+
+
+def config(name: str, **overrides: Any) -> dict[str, Any]:
+    """The configuration ``name`` with ``overrides`` applied, e.g. ``config("vae", beta=4.0)``."""
+    if name not in CONFIGS:
+        raise KeyError(f"unknown model {name!r}; choose one of {sorted(CONFIGS)}")
+    unknown = set(overrides) - set(CONFIGS[name])
+    if unknown:
+        raise KeyError(f"{name!r} has no setting {sorted(unknown)}; its settings are "
+                       f"{sorted(CONFIGS[name])}")
+    return {**CONFIGS[name], **overrides}
+
+
+def build(cfg: dict[str, Any]) -> nn.Module:
+    """A freshly initialised model for ``cfg``, its weights drawn from ``cfg["seed"]``."""
+    args = {k: v for k, v in cfg.items() if k != "model" and k not in TRAIN_KEYS}
+    torch.manual_seed(cfg["seed"])
+    return MODEL_CLASSES[cfg["model"]](**args)
+
+
+def train_config(cfg: dict[str, Any], device: torch.device | None = None,
+                 progress: bool = True) -> tuple[nn.Module, History]:
+    """Build and train the model of ``cfg`` on MNIST's training split (no cache)."""
+    X, y = load_mnist("train")
+    X_test, y_test = load_mnist("test")
+    model = build(cfg)
+    history = fit(model, X, y, X_test, y_test, device=device, progress=progress,
+                  **{k: cfg[k] for k in TRAIN_KEYS})
+    return model, history
+
+
+def cache_dir() -> Path:
+    """Where trained models are kept: ``$CVAE_CACHE_DIR``, else ``models/`` in the course's
+    data folder (``data/models`` in a clone, a per-user cache folder elsewhere)."""
+    return Path(os.environ.get("CVAE_CACHE_DIR") or default_root() / "models").resolve()
+
+
+def trained(name: str, device: torch.device | str | None = None,
+            **overrides: Any) -> tuple[nn.Module, History]:
+    """The model ``name`` (with ``overrides``) trained on MNIST: loaded from the cache when it
+    was trained before on this kind of device, else trained now and cached (lessons 1-4).
+
+    Returns the model, in eval mode on ``device``, and its training history.
+    """
+    device = torch.device(device) if device is not None else pick_device()
+    cfg = config(name, **overrides)
+    key = hashlib.sha256(json.dumps([cfg, device.type], sort_keys=True).encode()).hexdigest()
+    path = cache_dir() / f"{name}-{key[:12]}.pt"
+    if path.is_file():
+        model = build(cfg).to(device)
+        try:
+            history = checkpoints.load(path, model)["history"]
+            return model.eval(), history
+        except checkpoints.CheckpointError as err:
+            print(f"Ignoring a damaged cached model, training again: {err}")
+    model, history = train_config(cfg, device)
+    if len(history.get("seconds", [])) == cfg["num_epochs"]:  # cache finished training only
+        checkpoints.save(path, model, history=history, settings=cfg)
+    return model, history

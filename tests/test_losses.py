@@ -1,0 +1,58 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.distributions import Normal
+from torch.distributions import kl_divergence as torch_kl
+
+from cvae_helpers.losses import gaussian_kl, kl_divergence, reconstruction_loss, vae_loss
+
+
+def test_kl_matches_torch_distributions_against_standard_normal():
+    mu, logvar = torch.randn(16, 5), torch.randn(16, 5)
+    q = Normal(mu, torch.exp(0.5 * logvar))
+    expected = torch_kl(q, Normal(0.0, 1.0)).sum(1).mean()
+    assert torch.allclose(kl_divergence(mu, logvar), expected, atol=1e-5)
+
+
+def test_kl_matches_torch_distributions_against_a_learned_prior():
+    mu, logvar = torch.randn(16, 5), torch.randn(16, 5)
+    mu_p, logvar_p = torch.randn(16, 5), torch.randn(16, 5)
+    expected = torch_kl(Normal(mu, torch.exp(0.5 * logvar)),
+                        Normal(mu_p, torch.exp(0.5 * logvar_p))).sum(1).mean()
+    assert torch.allclose(kl_divergence(mu, logvar, mu_p, logvar_p), expected, atol=1e-5)
+
+
+def test_kl_agrees_with_a_monte_carlo_estimate():
+    mu, logvar = torch.tensor([[0.5, -1.0, 2.0]]), torch.tensor([[0.3, -0.7, 0.0]])
+    q = Normal(mu, torch.exp(0.5 * logvar))
+    z = q.sample((400_000,))
+    mc = (q.log_prob(z) - Normal(0.0, 1.0).log_prob(z)).sum(-1).mean()
+    assert kl_divergence(mu, logvar).item() == pytest.approx(mc.item(), abs=0.02)
+
+
+def test_kl_is_zero_for_the_prior_itself_and_positive_otherwise():
+    assert kl_divergence(torch.zeros(4, 3), torch.zeros(4, 3)).item() == pytest.approx(0.0)
+    assert (gaussian_kl(torch.randn(100, 3), torch.randn(100, 3)) >= 0).all()
+
+
+def test_reconstruction_loss_is_bernoulli_nll_summed_over_pixels_in_nats_per_image():
+    logits = torch.randn(3, 1, 28, 28)
+    X = (torch.rand(3, 1, 28, 28) > 0.5).float()
+    p = torch.sigmoid(logits)
+    by_hand = -(X * p.log() + (1 - X) * (1 - p).log()).sum() / 3
+    assert torch.allclose(reconstruction_loss(logits, X), by_hand, rtol=1e-4)
+    # A decoder that outputs probability 1/2 everywhere pays log 2 per pixel.
+    flat = reconstruction_loss(torch.zeros(2, 1, 28, 28), X[:2])
+    assert flat.item() == pytest.approx(784 * math.log(2), rel=1e-5)
+    assert torch.allclose(flat, F.binary_cross_entropy_with_logits(
+        torch.zeros(2, 1, 28, 28), X[:2], reduction="sum") / 2)
+
+
+def test_vae_loss_adds_beta_times_kl():
+    logits, X = torch.randn(4, 1, 28, 28), torch.rand(4, 1, 28, 28)
+    mu, logvar = torch.randn(4, 2), torch.randn(4, 2)
+    parts = vae_loss(logits, X, mu, logvar, beta=3.0)
+    assert set(parts) == {"loss", "recon", "kl"}
+    assert torch.allclose(parts["loss"], parts["recon"] + 3.0 * parts["kl"])
