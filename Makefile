@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test lint student grade colab benchmark clean
+.PHONY: lab test colab student figures grade benchmark clean
 
 # Create the virtual environment once, and reinstall when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -22,6 +22,28 @@ lab: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m ruff check cvae_helpers tests benchmarks
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -v
+
+# Point every Colab badge and setup cell at a fork: make colab REPO=owner/name
+colab: $(STAMP)
+	@test -n "$(REPO)" || (echo "usage: make colab REPO=owner/name" && exit 2)
+	$(BIN)/python -m cvae_helpers.course colab $(REPO)
+
+# Student copies of every lesson, solutions removed, into student/
+student: $(STAMP)
+	$(BIN)/python -m cvae_helpers.course student
+
+# README's course-map pictures, from the executed lessons, into docs/images/
+figures: $(STAMP)
+	$(BIN)/python -m cvae_helpers.course figures
+
+# Score a folder of submitted notebooks: make grade SUBMISSIONS=folder [OUT=grades.csv]
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade SUBMISSIONS=folder" && exit 2)
+	$(BIN)/python -m cvae_helpers.grade $(SUBMISSIONS) --out $(or $(OUT),grades.csv)
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/train_speed.py --json build/speed/cpu.json
+	$(BIN)/python benchmarks/quality.py
 
 clean:
 	rm -rf $(VENV) build

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Normal
 
-from .models import CVAE, VAE, reparameterize
+from .models import CVAE, VAE, Autoencoder, reparameterize
 from .train import average_loss
 
 # A decode "looks like a digit" when the classifier gives its top class at least this
@@ -21,6 +21,25 @@ def uniform_in_box(Z: Tensor, n: int, generator: torch.Generator | None = None) 
     (lesson 1): "random points of the code space", for an autoencoder that has no prior."""
     low, high = Z.min(dim=0).values, Z.max(dim=0).values
     return low + (high - low) * torch.rand(n, Z.shape[1], generator=generator).to(Z.device)
+
+
+@torch.no_grad()
+def random_decodes(model: Autoencoder | VAE, n: int, X_train: Tensor | None = None,
+                   seed: int = 0) -> Tensor:
+    """``n`` decodes of random codes, pixel probabilities ``[n, 1, 28, 28]`` (lessons 1-2).
+
+    An autoencoder has no prior, so its codes are drawn uniformly from the box that holds the
+    codes of ``X_train`` (lesson 1); a VAE's come from its prior N(0, I) (lesson 2).
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    if isinstance(model, VAE):
+        Z = torch.randn(n, model.latent_dim, generator=generator).to(device)
+    else:
+        codes = torch.cat([model.encode(X.to(device)) for X in X_train.split(5000)])
+        Z = uniform_in_box(codes, n, generator)
+    return torch.sigmoid(model.decode(Z))
 
 
 @torch.no_grad()
@@ -116,3 +135,61 @@ def mean_pairwise_distance(X: Tensor) -> float:
     flat = X.flatten(1).float()
     n = flat.shape[0]
     return (torch.cdist(flat, flat).sum() / (n * (n - 1))).item()
+
+
+
+def diversity(images: Tensor, labels: Tensor, per_digit: int = 100) -> float:
+    """``mean_pairwise_distance`` among (at most ``per_digit``) images of each digit, averaged
+    over the ten digits (lesson 3): how different from each other the drawings of one digit
+    are, in pixel units."""
+    labels = labels.to(images.device)
+    return sum(mean_pairwise_distance(images[labels == d][:per_digit]) for d in range(10)) / 10
+
+
+@torch.no_grad()
+def generation_sweep(cvaes: dict[int, CVAE], classifier: nn.Module, X_test: Tensor,
+                     y_test: Tensor, temperatures: tuple[float, ...] = (0.5, 0.8, 1.0),
+                     seed: int = 0) -> tuple[dict[int, dict], float]:
+    """What lesson 3 measures for each CVAE (keyed by its latent size), and the diversity of real
+    test digits for reference. For each model, a dict with
+
+    - ``"elbo"``: the test negative ELBO, nats per image;
+    - ``t`` for each temperature: ``(label fidelity, diversity)`` of 100 prior samples of each
+      digit drawn at temperature t;
+    - ``"redraw"``: the share of 2,000 test digits, each redrawn as a random other digit with
+      ``redraw_as``, that the classifier reads as the new digit;
+    - ``"recon_diversity"``: the diversity of the model's reconstructions of those digits, the
+      most its smooth mean images can reach.
+    """
+    device = next(classifier.parameters()).device
+    g = torch.Generator().manual_seed(seed)
+    subset = torch.randperm(len(X_test), generator=g)[:2000]
+    X_sub, y_sub = X_test[subset].to(device), y_test[subset].to(device)
+    new_y = (y_sub + torch.randint(1, 10, (2000,), generator=g).to(device)) % 10
+    labels = torch.arange(10, device=device).repeat_interleave(100)
+    results = {}
+    for latent_dim, model in cvaes.items():
+        torch.manual_seed(seed)
+        row: dict = {"elbo": negative_elbo(model, X_test, y_test)["loss"],
+                     "recon_diversity": diversity(redraw_as(model, X_sub, y_sub, y_sub), y_sub)}
+        for t in temperatures:
+            torch.manual_seed(seed)
+            images = model.sample(len(labels), labels=labels, temperature=t)
+            row[t] = (label_fidelity(classifier, images, labels), diversity(images, labels))
+        row["redraw"] = label_fidelity(classifier, redraw_as(model, X_sub, y_sub, new_y), new_y)
+        results[latent_dim] = row
+    return results, diversity(X_sub, y_sub)
+
+
+def recommend_setting(results: dict[int, dict], real_diversity: float,
+                      diversity_floor: float = 0.7) -> tuple[int, float]:
+    """Lesson 3's rule for a generation setting ``(latent_dim, temperature)``: among the settings
+    of ``generation_sweep`` with temperature >= 0.5 whose diversity keeps at least
+    ``diversity_floor`` of the real digits', the one with the highest label fidelity."""
+    candidates = [(row[t][0], d, t) for d, row in results.items() for t in row
+                  if isinstance(t, float) and t >= 0.5
+                  and row[t][1] >= diversity_floor * real_diversity]
+    if not candidates:
+        raise ValueError(f"no setting keeps {diversity_floor:.0%} of the real diversity")
+    _, latent_dim, temperature = max(candidates)
+    return latent_dim, temperature

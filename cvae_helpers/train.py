@@ -44,6 +44,15 @@ def batch_loss(model: nn.Module, X: Tensor, y: Tensor, beta: float = 1.0) -> dic
     raise TypeError(f"no built-in loss for {type(model).__name__}: pass fit(..., loss_fn=...)")
 
 
+def adam(model: nn.Module, lr: float) -> torch.optim.Adam:
+    """Adam, fused where this torch and device have it: one pass over the weights per step
+    instead of a dozen, which on a laptop CPU saves about a quarter of each step."""
+    try:
+        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError):  # fused Adam on the CPU needs torch >= 2.4
+        return torch.optim.Adam(model.parameters(), lr=lr)
+
+
 @torch.no_grad()
 def average_loss(model: nn.Module, X: Tensor, y: Tensor, loss_fn: LossFn = batch_loss,
                  beta: float = 1.0, batch_size: int = 1000) -> dict[str, float]:
@@ -84,7 +93,7 @@ def fit(model: nn.Module, X: Tensor, y: Tensor, X_test: Tensor | None = None,
         X_test, y_test = X_test.to(device), y_test.to(device)
     torch.manual_seed(seed)
     order = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = adam(model, lr)
     if lr_schedule not in ("constant", "cosine"):
         raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
     scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=num_epochs)

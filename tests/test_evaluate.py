@@ -64,3 +64,43 @@ def test_sample_scores_on_known_sets():
     assert mean_pairwise_distance(blank) == pytest.approx(0.0)
     two = torch.stack([torch.zeros(1, 28, 28), torch.ones(1, 28, 28)])
     assert mean_pairwise_distance(two) == pytest.approx(28.0)
+
+
+def test_random_decodes_come_from_the_box_or_the_prior(small_train):
+    from cvae_helpers.evaluate import random_decodes
+    from cvae_helpers.models import Autoencoder
+
+    ae = Autoencoder(2, hidden=(16,))
+    a = random_decodes(ae, 50, small_train[0][:300], seed=3)
+    assert a.shape == (50, 1, 28, 28) and 0 <= a.min() and a.max() <= 1
+    assert torch.equal(a, random_decodes(ae, 50, small_train[0][:300], seed=3))
+    vae = VAE(3, hidden=(16,))
+    expected = torch.sigmoid(vae.decode(torch.randn(7, 3, generator=torch.Generator().manual_seed(1))))
+    assert torch.allclose(random_decodes(vae, 7, seed=1), expected)
+
+
+def test_the_recommended_setting_is_the_most_faithful_diverse_enough_one():
+    from cvae_helpers.evaluate import recommend_setting
+
+    results = {2: {"elbo": 130.0, 0.5: (1.00, 3.0), 1.0: (0.99, 5.0)},
+               8: {"elbo": 99.0, 0.5: (0.99, 5.0), 1.0: (0.95, 7.5)},
+               20: {"elbo": 97.0, 0.5: (0.99, 5.1), 1.0: (0.90, 7.8)}}
+    assert recommend_setting(results, real_diversity=9.0, diversity_floor=0.7) == (8, 1.0)
+    assert recommend_setting(results, real_diversity=9.0, diversity_floor=0.5) == (2, 1.0)
+    with pytest.raises(ValueError, match="no setting keeps"):
+        recommend_setting(results, real_diversity=20.0)
+
+
+def test_generation_sweep_measures_every_setting(mnist_test):
+    from cvae_helpers.evaluate import generation_sweep
+
+    torch.manual_seed(0)
+    cvaes = {2: CVAE(2, hidden=(16,)), 3: CVAE(3, hidden=(16,))}
+    results, real = generation_sweep(cvaes, Classifier(), *mnist_test, temperatures=(0.5, 1.0))
+    assert set(results) == {2, 3} and real > 5  # real digits differ by several pixel units
+    for row in results.values():
+        assert row["elbo"] > 0 and 0 <= row["redraw"] <= 1
+        for t in (0.5, 1.0):
+            fidelity, diversity = row[t]
+            assert 0 <= fidelity <= 1 and diversity >= 0
+        assert row[0.5][1] < row[1.0][1]  # a lower temperature draws more alike samples

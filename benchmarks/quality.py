@@ -1,0 +1,83 @@
+"""The lessons' quality figures, measured on their own models, written to one JSON file.
+
+    python benchmarks/quality.py [--device cpu|cuda] [--fresh] [--out build/quality]
+
+Each model is the lesson's own configuration (``cvae_helpers.zoo.CONFIGS``), taken from the
+cache when the lessons trained it on this kind of device, else trained now (``--fresh`` always
+retrains, into a temporary cache). ``train_seconds`` is the time its training took, as recorded
+per epoch by ``fit``. Writes ``metrics.json`` and ``cvae_samples.pt`` (1,000 samples of the
+recommended generation setting with their requested labels) into ``--out``.
+"""
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from cvae_helpers import evaluate, zoo
+from cvae_helpers.data import load_mnist
+from cvae_helpers.device import pick_device
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: the best)")
+    parser.add_argument("--fresh", action="store_true", help="retrain every model")
+    parser.add_argument("--out", type=Path, default=Path("build/quality"))
+    args = parser.parse_args()
+    device = torch.device(args.device) if args.device else pick_device()
+    if args.fresh:
+        os.environ["CVAE_CACHE_DIR"] = tempfile.mkdtemp(prefix="cvae-quality-")
+
+    X_train, _ = load_mnist("train")
+    X_test, y_test = load_mnist("test")
+    seconds: dict[str, float] = {}
+
+    def trained(name: str, **overrides):
+        model, history = zoo.trained(name, device=device, **overrides)
+        key = name + "".join(f"_{k}{v}" for k, v in overrides.items())
+        seconds[key] = round(sum(history["seconds"]), 1)
+        return model
+
+    clf = trained("classifier")
+    metrics: dict[str, object] = {"device": str(device),
+                                  "classifier_test_accuracy": evaluate.accuracy(clf, X_test, y_test)}
+
+    ae = trained("autoencoder")
+    vae_2d, vae = trained("vae_2d"), trained("vae")
+    score = evaluate.confident_fraction
+    metrics["ae_random_decode_score"] = score(clf, evaluate.random_decodes(ae, 1000, X_train))
+    metrics["vae_random_decode_score"] = score(clf, evaluate.random_decodes(vae_2d, 1000))
+    metrics["vae20_random_decode_score"] = score(clf, evaluate.random_decodes(vae, 1000))
+    metrics["vae_test_neg_elbo"] = evaluate.negative_elbo(vae, X_test, y_test)["loss"]
+
+    cvaes = {d: trained("cvae", latent_dim=d) for d in zoo.CVAE_LATENT_SIZES}
+    sweep, real_diversity = evaluate.generation_sweep(cvaes, clf, X_test, y_test, zoo.TEMPERATURES)
+    metrics["cvae_test_neg_elbo"] = min(row["elbo"] for row in sweep.values())
+    metrics["cvae_neg_elbo_by_latent"] = {str(d): sweep[d]["elbo"] for d in cvaes}
+    metrics["cvae_fidelity_by_latent"] = {
+        str(d): {str(t): sweep[d][t][0] for t in zoo.TEMPERATURES} for d in cvaes}
+    metrics["cvae_diversity_by_latent"] = {
+        str(d): {str(t): sweep[d][t][1] for t in zoo.TEMPERATURES} for d in cvaes}
+    metrics["real_digit_diversity"] = real_diversity
+    metrics["cvae_redraw_fidelity_by_latent"] = {str(d): sweep[d]["redraw"] for d in cvaes}
+    latent_dim, temperature = evaluate.recommend_setting(sweep, real_diversity)
+    metrics["cvae_recommended_setting"] = {"latent_dim": latent_dim, "temperature": temperature}
+    labels = torch.arange(10).repeat_interleave(100)
+    torch.manual_seed(1)  # fresh samples, not the ones the setting was chosen on
+    images = cvaes[latent_dim].sample(1000, labels=labels, temperature=temperature).cpu()
+    metrics["cvae_label_fidelity"] = evaluate.label_fidelity(clf, images, labels)
+    metrics["train_seconds"] = seconds
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    torch.save({"images": images, "labels": labels}, args.out / "cvae_samples.pt")
+    print(json.dumps(metrics, indent=2))
+    print(f"wrote {args.out / 'metrics.json'} and {args.out / 'cvae_samples.pt'}")
+
+
+if __name__ == "__main__":
+    main()
