@@ -1,5 +1,6 @@
 """How good is a model? Negative ELBO, importance-weighted log-likelihood, and classifier scores
-of generated samples (lessons 1, 2 and 4).
+of generated samples (lessons 1-3; the importance-weighted bound and label entropy are for the
+coming lesson 4).
 """
 
 import math
@@ -135,7 +136,6 @@ def mean_pairwise_distance(X: Tensor) -> float:
     flat = X.flatten(1).float()
     n = flat.shape[0]
     return (torch.cdist(flat, flat).sum() / (n * (n - 1))).item()
-
 
 
 def diversity(images: Tensor, labels: Tensor, per_digit: int = 100) -> float:

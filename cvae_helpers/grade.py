@@ -24,10 +24,16 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from .course import NOTEBOOKS, lesson_paths, nbgrader
 
 
+def is_check(cell: nbformat.NotebookNode) -> bool:
+    """An auto-graded check cell: nbgrader ``grade`` without ``solution``."""
+    meta = nbgrader(cell)
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
 def exercises(lesson: nbformat.NotebookNode) -> list[tuple[str, int]]:
     """``(grade_id, points)`` of each auto-graded check cell of a lesson, in order."""
-    return [(nbgrader(c)["grade_id"], nbgrader(c).get("points", 0)) for c in lesson.cells
-            if c.cell_type == "code" and nbgrader(c).get("grade") and not nbgrader(c).get("solution")]
+    return [(nbgrader(c)["grade_id"], nbgrader(c).get("points", 0))
+            for c in lesson.cells if is_check(c)]
 
 
 def grading_notebook(lesson: nbformat.NotebookNode,
@@ -39,10 +45,9 @@ def grading_notebook(lesson: nbformat.NotebookNode,
     code = [c for c in lesson.cells if c.cell_type == "code"]
     cells = code[:2]
     for cell in code[2:]:
-        meta = nbgrader(cell)
-        if meta.get("solution"):
-            cells.append(answers.get(meta["grade_id"], cell))
-        elif meta.get("grade"):
+        if nbgrader(cell).get("solution"):
+            cells.append(answers.get(nbgrader(cell)["grade_id"], cell))
+        elif is_check(cell):
             cells.append(cell)
     nb = nbformat.v4.new_notebook(metadata=lesson.metadata)
     nb.cells = [nbformat.v4.new_code_cell(c.source, metadata=c.metadata) for c in cells]
@@ -77,12 +82,8 @@ def grade(path: Path, lessons: dict[str, nbformat.NotebookNode],
         raise ValueError(f"{path}: no lesson matches its name; name it like {sorted(lessons)[0]}_...")
     nb = grading_notebook(lesson, nbformat.read(path, as_version=4))
     run(nb, time_limit, NOTEBOOKS)
-    points = {}
-    for cell in nb.cells:
-        meta = nbgrader(cell)
-        if meta.get("grade") and not meta.get("solution"):
-            points[meta["grade_id"]] = meta.get("points", 0) if passed(cell) else 0
-    return points
+    return {nbgrader(c)["grade_id"]: nbgrader(c).get("points", 0) if passed(c) else 0
+            for c in nb.cells if is_check(c)}
 
 
 def grade_folder(folder: Path, out: Path, time_limit: float = 300) -> list[dict[str, object]]:
