@@ -20,7 +20,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 test: $(STAMP)
-	$(BIN)/python -m ruff check cvae_helpers tests benchmarks
+	$(BIN)/python -m ruff check cvae_helpers tests benchmarks notebooks
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -v
 
 # Point every Colab badge and setup cell at a fork: make colab REPO=owner/name

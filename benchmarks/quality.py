@@ -1,4 +1,4 @@
-"""The lessons' quality figures, measured on their own models, written to one JSON file.
+"""The lessons' quality figures (lessons 1-5), measured on their own models, in one JSON file.
 
     python benchmarks/quality.py [--device cpu|cuda] [--fresh] [--out build/quality]
 
@@ -20,6 +20,8 @@ import torch
 from cvae_helpers import evaluate, zoo
 from cvae_helpers.data import load_mnist
 from cvae_helpers.device import pick_device
+
+BETAS = (0.5, 1.0, 2.0, 4.0, 8.0)  # lesson 4's sweep
 
 
 def main() -> None:
@@ -70,6 +72,42 @@ def main() -> None:
     torch.manual_seed(1)  # fresh samples, not the ones the setting was chosen on
     images = cvaes[latent_dim].sample(1000, labels=labels, temperature=temperature).cpu()
     metrics["cvae_label_fidelity"] = evaluate.label_fidelity(clf, images, labels)
+
+    # Lesson 4, on the full test set: importance-weighted bounds, the beta sweep, sample scores.
+    torch.manual_seed(0)
+    terms = evaluate.log_weight_terms(vae, X_test, k=1000)
+    metrics["iwae_nll_by_k"] = {
+        str(k): evaluate.importance_weighted_nll(*(t[:k] for t in terms)).mean().item()
+        for k in (1, 10, 100, 1000)}
+    metrics["iwae_nll_k1000"] = metrics["iwae_nll_by_k"]["1000"]
+    sweep_4 = {}
+    for beta in BETAS:
+        model = trained("vae", beta=beta, num_epochs=2)
+        torch.manual_seed(0)
+        parts = evaluate.negative_elbo(model, X_test, y_test)
+        with torch.no_grad():
+            mu = torch.cat([model.encode(X.to(device))[0].cpu() for X in X_test.split(2000)])
+        samples = model.sample(1000)
+        sweep_4[str(beta)] = {"rate": parts["kl"], "distortion": parts["recon"],
+                              "active_units": evaluate.active_units(mu),
+                              "confidence": score(clf, samples),
+                              "label_entropy": evaluate.label_entropy(
+                                  evaluate.predicted_labels(clf, samples))}
+    metrics["beta_sweep_2_epochs"] = sweep_4
+    torch.manual_seed(0)
+    for name, images in [("ae_uniform_in_box", evaluate.random_decodes(ae, 1000, X_train)),
+                         ("vae20_prior", vae.sample(1000)),
+                         ("cvae8_prior", cvaes[8].sample(1000, labels=labels))]:
+        metrics[f"label_entropy_{name}"] = evaluate.label_entropy(
+            evaluate.predicted_labels(clf, images))
+
+    # Lesson 5: negative conditional log-likelihood of the hidden quadrants, full test set.
+    baseline, completion_cvae = trained("completion_net"), trained("completion_cvae")
+    torch.manual_seed(0)
+    metrics["cll_by_quadrants"] = {
+        str(k): {"baseline": evaluate.completion_nll(baseline, X_test, k),
+                 "cvae": evaluate.completion_nll(completion_cvae, X_test, k, k=100)}
+        for k in (1, 2, 3)}
     metrics["train_seconds"] = seconds
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Self-checks for the lessons' exercises (lessons 1-3).
+"""Self-checks for the lessons' exercises (lessons 1-5).
 
 Each ``check_<exercise>(your_function)`` runs your code on cases with known answers and prints
 one line: a pass, "not done yet", or a hint naming the case that failed and what was expected.
@@ -16,8 +16,15 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import Tensor, nn
 
-from .evaluate import redraw_as
-from .losses import kl_divergence, reconstruction_loss, vae_loss
+from .data import HIDDEN, mask_input, visible_mask
+from .evaluate import importance_weighted_nll, label_entropy, redraw_as
+from .losses import (
+    conditional_vae_loss,
+    kl_divergence,
+    masked_reconstruction_loss,
+    reconstruction_loss,
+    vae_loss,
+)
 from .models import CVAE, condition
 
 STRICT_ENV = "CVAE_STRICT_CHECKS"
@@ -379,3 +386,185 @@ def check_redraw_as(fn: Callable[[CVAE, Tensor, Tensor, Tensor], Tensor]) -> boo
         ("a batch of one", lambda: compare(fn(model, X[:1], y[:1], new_y[:1]),
                                            redraw_as(model, X[:1], y[:1], new_y[:1]), atol=1e-5)),
     ])
+
+
+# ----------------------------------------------------------------------------- lesson 4
+
+def check_importance_weighted_nll(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> bool:
+    """Lesson 4, exercise 1: ``importance_weighted_nll(log_p_x_given_z, log_p_z, log_q_z)``,
+    each ``[k, N]``, returns -L_k of each image, ``[N]``."""
+    g = _seeded(8)
+
+    def case(k: int, n: int, log_px_z: float) -> Callable[[], str | None]:
+        # log p(x|z) around log_px_z, log p(z) around -20, log q(z|x) around +15, +- a few nats
+        terms = [3 * torch.randn(k, n, generator=g) + mean for mean in (log_px_z, -20.0, 15.0)]
+        expected = importance_weighted_nll(*terms)
+        log_w = terms[0] + terms[1] - terms[2]
+        wrong = {
+            "this is -ELBO, the average of log w: average the weights w themselves, in log "
+            "space (torch.logsumexp), then take the log": -log_w.mean(0),
+            "the 1/k is missing: subtract log k after the logsumexp": expected - math.log(k),
+            "the sign is flipped: return -L_k, a positive number of nats":  -expected,
+            "log q(z|x) is added where it should be subtracted: w = p(x|z) p(z) / q(z|x)":
+                importance_weighted_nll(terms[0], terms[1], -terms[2]),
+        }
+        return lambda: compare(fn(*(t.clone() for t in terms)), expected, wrong, atol=1e-3)
+
+    return run_cases("importance_weighted_nll", [
+        ("k = 5 samples of 3 images", case(5, 3, -100.0)),
+        ("k = 1: the bound is the ELBO", case(1, 4, -100.0)),
+        ("k = 1000 weights far below float32's range (log w near -1000)", case(1000, 2, -1000.0)),
+    ])
+
+
+def check_active_units(fn: Callable[[Tensor], object]) -> bool:
+    """Lesson 4, exercise 2: ``active_units(mu)``, the number of latent dimensions whose mean
+    code varies across images by more than 0.01 (variance)."""
+    g = _seeded(9)
+    spread = torch.tensor([1.0, 0.5, 0.3, 0.05, 0.0, 0.2])  # standard deviations over images
+    mu = torch.randn(5000, 6, generator=g) * spread + torch.tensor([0, 3.0, 0, 2.0, -1.0, 0])
+
+    def case(mu: Tensor, expected: int) -> Callable[[], str | None]:
+        def test() -> str | None:
+            got = fn(mu.clone())
+            got = got.item() if isinstance(got, Tensor) and got.numel() == 1 else got
+            if not isinstance(got, int | float) or got != int(got):
+                return f"expected a whole number of dimensions, got {got!r}"
+            if got == expected:
+                return None
+            var, std = mu.var(dim=0), mu.std(dim=0)
+            if got == (std > 0.01).sum().item():
+                return "compare the variance of each dimension's mean with 0.01, not its std"
+            if got == (mu.mean(dim=0).abs() > 0.01).sum().item():
+                return "a dimension is active when mu *varies* across images, not when it is large"
+            if got == (mu.var(dim=1) > 0.01).sum().item():
+                return "take the variance over the images (dim=0), one value per dimension"
+            if got == (var <= 0.01).sum().item():
+                return "you counted the inactive dimensions: count those with variance > 0.01"
+            return f"expected {expected} active dimensions, got {got}"
+        return test
+
+    return run_cases("active_units", [
+        ("6 dimensions, 4 of them active", case(mu, 4)),
+        ("a collapsed code: every image has the same mean", case(mu[:, [3, 4]], 0)),
+    ])
+
+
+def check_label_entropy(fn: Callable[[Tensor], object]) -> bool:
+    """Lesson 4, exercise 3: ``label_entropy(labels)``, the entropy of the histogram of
+    predicted digits, in nats."""
+    g = _seeded(10)
+    skewed = torch.cat([torch.zeros(70), torch.ones(20), torch.full((10,), 7)]).long()
+
+    def case(labels: Tensor) -> Callable[[], str | None]:
+        expected = torch.tensor(label_entropy(labels))
+        wrong = {"this is in bits (log base 2): use the natural log, for nats":
+                 expected / math.log(2),
+                 "the sign is flipped: an entropy is never negative": -expected}
+        return lambda: compare(torch.as_tensor(fn(labels.clone()), dtype=torch.float32),
+                               expected, wrong)
+
+    return run_cases("label_entropy", [
+        ("1,000 labels, all ten digits equally often", case(torch.arange(10).repeat(100))),
+        ("70 zeros, 20 ones and 10 sevens (digits that never occur count 0 log 0 = 0)",
+         case(skewed)),
+        ("every label the same digit", case(torch.full((50,), 4))),
+        ("300 random labels", case(torch.randint(0, 10, (300,), generator=g))),
+    ])
+
+
+# ----------------------------------------------------------------------------- lesson 5
+
+def check_mask_input(fn: Callable[[Tensor, Tensor], Tensor]) -> bool:
+    """Lesson 5, exercise 1: ``mask_input(X, visible)`` keeps the visible pixels and sets the
+    others to -1."""
+    g = _seeded(11)
+    X = torch.rand(4, 1, 28, 28, generator=g)
+
+    def case(visible: Tensor) -> Callable[[], str | None]:
+        expected = mask_input(X, visible)
+        wrong = {
+            "the hidden pixels are 0, which the network cannot tell from a pixel with no ink: set "
+            "them to -1 (data.HIDDEN)": torch.where(visible, X, torch.zeros_like(X)),
+            "visible and hidden are swapped: keep the pixels where `visible` is True":
+                torch.where(visible, torch.full_like(X, HIDDEN), X),
+        }
+        return lambda: compare(fn(X.clone(), visible.clone()), expected, wrong)
+
+    def leaves_X_alone() -> str | None:
+        X_given = X.clone()
+        fn(X_given, visible_mask(2))
+        if not torch.equal(X_given, X):
+            return ("your function changed the images passed to it: return a new tensor "
+                    "(torch.where does) instead of writing -1 into X")
+        return None
+
+    per_image = torch.stack([visible_mask(k) for k in (1, 2, 3, 1)])
+    return run_cases("mask_input", [
+        ("one visible quadrant", case(visible_mask(1))),
+        ("the input images are left unchanged", leaves_X_alone),
+        ("three visible quadrants", case(visible_mask(3))),
+        ("a different mask for each image", case(per_image)),
+    ])
+
+
+def _completion_case(g: torch.Generator, n: int,
+                     shared_mask: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+    """Logits, whole digits and the hidden-pixel mask: one mask per image, or one ``[1, 28,
+    28]`` mask for all (``shared_mask``), as the lessons pass both."""
+    logits = 2 * torch.randn(n, 1, 28, 28, generator=g)
+    Y = torch.rand(n, 1, 28, 28, generator=g)
+    if shared_mask:
+        return logits, Y, ~visible_mask(1)
+    hidden = ~torch.stack([visible_mask(k) for k in (1, 2, 3)])[torch.arange(n) % 3]
+    return logits, Y, hidden
+
+
+def check_masked_reconstruction_loss(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> bool:
+    """Lesson 5, exercise 2: ``masked_reconstruction_loss(logits, Y, hidden)``: the binary
+    cross-entropy of the hidden pixels, summed over them, averaged over the images."""
+    g = _seeded(12)
+
+    def case(n: int, shared_mask: bool = False) -> Callable[[], str | None]:
+        logits, Y, hidden = _completion_case(g, n, shared_mask)
+        expected = masked_reconstruction_loss(logits, Y, hidden)
+        everything = reconstruction_loss(logits, Y)
+        wrong = {
+            "every pixel was scored: sum over the hidden pixels only": everything,
+            "only the visible pixels were scored: the hidden ones are those to predict":
+                everything - expected,
+            f"{n} times too large: average over the images of the batch": expected * n,
+        }
+        return lambda: compare(fn(logits, Y, hidden), expected, wrong)
+
+    return run_cases("masked_reconstruction_loss", [
+        ("a batch of 6, one mask per image", case(6)),
+        ("a batch of one", case(1)),
+        ("a batch of 4 sharing one [1, 28, 28] mask", case(4, shared_mask=True)),
+    ])
+
+
+def check_conditional_elbo(fn: Callable[..., Tensor]) -> bool:
+    """Lesson 5, exercise 3: ``conditional_negative_elbo(logits, Y, hidden, q, p)``: the
+    hidden pixels' reconstruction loss + KL(q(z|x,y) || p(z|x)), nats per image."""
+    g = _seeded(13)
+
+    def case(n: int) -> Callable[[], str | None]:
+        logits, Y, hidden = _completion_case(g, n)
+        q = (torch.randn(n, 4, generator=g), torch.randn(n, 4, generator=g))
+        p = (torch.randn(n, 4, generator=g), torch.randn(n, 4, generator=g))
+        parts = conditional_vae_loss(logits, Y, hidden, q, p)
+        wrong = {
+            "the KL is measured against N(0, I): compare q with the learned prior p(z|x), "
+            "kl_divergence(mu_q, logvar_q, mu_p, logvar_p)":
+                parts["recon"] + kl_divergence(*q),
+            "the KL is the wrong way round: KL(q || p), with q's (mu, logvar) first":
+                parts["recon"] + kl_divergence(*p, *q),
+            "every pixel was scored: the reconstruction term counts the hidden pixels only":
+                reconstruction_loss(logits, Y) + parts["kl"],
+            "only the reconstruction term: add the KL term": parts["recon"],
+        }
+        return lambda: compare(fn(logits, Y, hidden, q, p), parts["loss"], wrong)
+
+    return run_cases("conditional_negative_elbo", [("a batch of 6", case(6)),
+                                                   ("a batch of one", case(1))])

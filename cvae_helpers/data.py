@@ -1,4 +1,4 @@
-"""MNIST as in-memory tensors, and shuffled mini-batches (lesson 1).
+"""MNIST as in-memory tensors, shuffled mini-batches (lesson 1), and quadrant masks (lesson 5).
 
 MNIST is small (60,000 + 10,000 images of 28 x 28 pixels, 220 MB as float32), so every lesson
 keeps a whole split in memory, on the training device, and draws a mini-batch by indexing it
@@ -110,3 +110,40 @@ def batches(X: Tensor, y: Tensor, batch_size: int, generator: torch.Generator | 
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
         yield X[idx], y[idx]
+
+
+# Lesson 5's task (Sohn et al., 2015): show 1, 2 or 3 quadrants of a digit, predict the rest.
+# The visible quadrants grow as in the paper and Pyro's CVAE tutorial: bottom-left, then the
+# left half, then everything but the bottom-right.
+HIDDEN = -1.0  # the input value of a pixel the model must predict: no real pixel has it
+
+
+def visible_mask(num_visible: int) -> Tensor:
+    """The pixels shown to the model when ``num_visible`` quadrants (1, 2 or 3) are visible:
+    a bool tensor ``[1, 28, 28]``, True where the pixel is visible (lesson 5)."""
+    if num_visible not in (1, 2, 3):
+        raise ValueError(f"num_visible must be 1, 2 or 3 quadrants, got {num_visible!r}")
+    visible = torch.zeros(IMAGE_SHAPE, dtype=torch.bool)
+    visible[:, 14:, :14] = True  # bottom-left
+    if num_visible >= 2:
+        visible[:, :, :14] = True  # the left half
+    if num_visible == 3:
+        visible[:, :14, :] = True  # and the top half
+    return visible
+
+
+def mask_input(X: Tensor, visible: Tensor) -> Tensor:
+    """The model's input for a completion task (lesson 5): the visible pixels of ``X`` as they
+    are, every other pixel set to ``HIDDEN`` (-1), so the network can tell "hidden" from "no ink".
+
+    ``visible`` is a bool mask broadcastable to ``X`` (``[1, 28, 28]``, or one per image).
+    """
+    check_images(X)
+    return torch.where(visible.to(X.device), X, torch.full_like(X, HIDDEN))
+
+
+def random_visible_masks(n: int, generator: torch.Generator | None = None) -> Tensor:
+    """``n`` masks ``[n, 1, 28, 28]``, each showing 1, 2 or 3 quadrants with equal chance
+    (lesson 5): one model learns all three tasks."""
+    masks = torch.stack([visible_mask(k) for k in (1, 2, 3)])
+    return masks[torch.randint(0, 3, (n,), generator=generator)]

@@ -1,6 +1,5 @@
 """How good is a model? Negative ELBO, importance-weighted log-likelihood, and classifier scores
-of generated samples (lessons 1-3; the importance-weighted bound and label entropy are for the
-coming lesson 4).
+of generated samples (lessons 1-4), and the conditional log-likelihood of completions (lesson 5).
 """
 
 import math
@@ -9,7 +8,8 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Normal
 
-from .models import CVAE, VAE, Autoencoder, reparameterize
+from .data import mask_input, visible_mask
+from .models import CVAE, VAE, Autoencoder, CompletionCVAE, CompletionNet, reparameterize
 from .train import average_loss
 
 # A decode "looks like a digit" when the classifier gives its top class at least this
@@ -59,40 +59,105 @@ def negative_elbo(model: VAE, X: Tensor, y: Tensor, batch_size: int = 1000) -> d
     return average_loss(model, X, y, beta=1.0, batch_size=batch_size)
 
 
+def importance_weighted_nll(log_p_x_given_z: Tensor, log_p_z: Tensor, log_q_z: Tensor) -> Tensor:
+    """-L_k, the importance-weighted bound on -log p(x), from k samples per image (lesson 4).
+
+        L_k = log (1/k) sum_{i=1}^k w_i,   w_i = p(x | z_i) p(z_i) / q(z_i | x),   z_i ~ q(z | x)
+
+    Each argument is ``[k, N]``: the log-densities of sample i of image n. The average of the
+    w_i is taken in log space (``logsumexp``), because the w_i themselves (around e^-100 for an
+    MNIST digit) underflow to 0 in float32. Returns ``[N]``, nats per image.
+    """
+    log_w = log_p_x_given_z + log_p_z - log_q_z
+    return -(torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0]))
+
+
+def _bernoulli_log_prob(logits: Tensor, X: Tensor, mask: Tensor | None = None) -> Tensor:
+    """log p(x | z) of each image, summed over its pixels (only the ``mask`` ones if given)."""
+    per_pixel = -nn.functional.binary_cross_entropy_with_logits(logits, X, reduction="none")
+    return (per_pixel if mask is None else per_pixel * mask).flatten(1).sum(1)
+
+
 @torch.no_grad()
-def iwae_nll(model: VAE, X: Tensor, y: Tensor | None = None, k: int = 100,
-             rows_per_pass: int = 50_000) -> float:
-    """Importance-weighted estimate of -log p(x) (or -log p(x|y) for a CVAE), nats per image.
+def log_weight_terms(model: VAE, X: Tensor, y: Tensor | None = None, k: int = 100,
+                     rows_per_pass: int = 50_000) -> tuple[Tensor, Tensor, Tensor]:
+    """``(log p(x | z_i), log p(z_i), log q(z_i | x))`` for k draws z_i ~ q(z | x) of each image
+    of ``X`` (lesson 4): three tensors ``[k, N]`` on the CPU, the inputs of
+    ``importance_weighted_nll``. A CVAE also takes the labels ``y`` and conditions on them.
 
-        log p(x) >= L_k = E[ log (1/k) sum_{i=1}^k p(x, z_i) / q(z_i | x) ],  z_i ~ q(z | x)
-
-    (Burda et al., 2016). L_1 is the ELBO, and L_k rises toward log p(x) as k grows, so the
-    returned -L_k falls toward -log p(x). Images are processed a few at a time so that
-    ``images * k <= rows_per_pass``, which keeps k = 1000 within memory.
+    Images are processed a few at a time so that ``images * k <= rows_per_pass``, which keeps
+    k = 1000 within memory. The first k' rows are k' draws as well, so one call serves every
+    smaller k.
     """
     model.eval()
     device = next(model.parameters()).device
-    chunk = max(1, rows_per_pass // k)
-    total = 0.0
+    chunk, parts = max(1, rows_per_pass // k), []
     for start in range(0, X.shape[0], chunk):
         Xb = X[start:start + chunk].to(device)
-        n = Xb.shape[0]
-        if isinstance(model, CVAE):
-            yb = y[start:start + chunk].to(device)
-            mu, logvar = model.encode(Xb, yb)
-        else:
-            mu, logvar = model.encode(Xb)
+        labels = [y[start:start + chunk].to(device)] if isinstance(model, CVAE) else []
+        mu, logvar = model.encode(Xb, *labels)
         # Draw k codes per image: rows are (sample i, image n), shaped [k * n, latent_dim].
         mu_k, logvar_k = mu.repeat(k, 1), logvar.repeat(k, 1)
         Z = reparameterize(mu_k, logvar_k)
-        logits = model.decode(Z, yb.repeat(k)) if isinstance(model, CVAE) else model.decode(Z)
-        log_px_z = -nn.functional.binary_cross_entropy_with_logits(
-            logits, Xb.repeat(k, 1, 1, 1), reduction="none").flatten(1).sum(1)
+        logits = model.decode(Z, *[lb.repeat(k) for lb in labels])
+        log_px_z = _bernoulli_log_prob(logits, Xb.repeat(k, 1, 1, 1))
         log_pz = Normal(0.0, 1.0).log_prob(Z).sum(1)
         log_qz = Normal(mu_k, torch.exp(0.5 * logvar_k)).log_prob(Z).sum(1)
-        log_w = (log_px_z + log_pz - log_qz).view(k, n)
-        total += (torch.logsumexp(log_w, dim=0) - math.log(k)).sum().item()
-    return -total / X.shape[0]
+        parts.append([t.view(k, -1).cpu() for t in (log_px_z, log_pz, log_qz)])
+    return tuple(torch.cat(terms, dim=1) for terms in zip(*parts, strict=True))
+
+
+def iwae_nll(model: VAE, X: Tensor, y: Tensor | None = None, k: int = 100,
+             rows_per_pass: int = 50_000) -> float:
+    """Importance-weighted estimate of -log p(x) (or -log p(x|y) for a CVAE) with k samples,
+    averaged over the images of ``X``, nats per image (lesson 4).
+
+    L_1 is the ELBO, and L_k rises toward log p(x) as k grows (Burda et al., 2016), so the
+    returned -L_k falls toward -log p(x).
+    """
+    terms = log_weight_terms(model, X, y, k, rows_per_pass)
+    return importance_weighted_nll(*terms).mean().item()
+
+
+@torch.no_grad()
+def completion_nll(model: CompletionNet | CompletionCVAE, X: Tensor, num_visible: int,
+                   k: int = 100, rows_per_pass: int = 50_000) -> float:
+    """-log p(y | x): how well ``model`` predicts the hidden pixels y of the digits ``X`` from
+    their ``num_visible`` visible quadrants x, in nats per image (lesson 5).
+
+    The baseline's prediction is one Bernoulli per pixel, so its value is exact: the binary
+    cross-entropy of the hidden pixels. The CVAE's p(y | x) = E_{p(z|x)}[p(y | x, z)] is
+    estimated by importance sampling with its recognition network q(z | x, y) as the proposal,
+    k samples per image: ``importance_weighted_nll`` with p(z | x) in place of p(z).
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    visible = visible_mask(num_visible).to(device)
+    chunk, total = max(1, rows_per_pass // k), 0.0
+    for start in range(0, X.shape[0], chunk):
+        Y = X[start:start + chunk].to(device)
+        X_in = mask_input(Y, visible)
+        if isinstance(model, CompletionNet):
+            total += _bernoulli_log_prob(model(X_in), Y, ~visible).neg().sum().item()
+            continue
+        (mu_q, logvar_q), (mu_p, logvar_p) = model.recognize(X_in, Y), model.prior_params(X_in)
+        mu_q, logvar_q = mu_q.repeat(k, 1), logvar_q.repeat(k, 1)
+        Z = reparameterize(mu_q, logvar_q)
+        X_in_k = X_in.repeat(k, 1, 1, 1)
+        log_py = _bernoulli_log_prob(model.decode(Z, X_in_k), Y.repeat(k, 1, 1, 1), ~visible)
+        log_pz = Normal(mu_p.repeat(k, 1), torch.exp(0.5 * logvar_p).repeat(k, 1)).log_prob(Z).sum(1)
+        log_qz = Normal(mu_q, torch.exp(0.5 * logvar_q)).log_prob(Z).sum(1)
+        nll = importance_weighted_nll(*(t.view(k, -1) for t in (log_py, log_pz, log_qz)))
+        total += nll.sum().item()
+    return total / X.shape[0]
+
+
+def active_units(mu: Tensor, threshold: float = 0.01) -> int:
+    """The number of latent dimensions a VAE uses (lesson 4): those whose mean code mu_j
+    varies across the images ``[N, d]`` with variance above ``threshold`` (Burda et al.,
+    2016). An inactive dimension has q(z_j | x) = N(0, 1) for every x: it has collapsed to the
+    prior and tells the decoder nothing."""
+    return int((mu.var(dim=0) > threshold).sum())
 
 
 @torch.no_grad()
@@ -120,14 +185,21 @@ def label_fidelity(classifier: nn.Module, X: Tensor, labels: Tensor) -> float:
     return accuracy(classifier, X, labels)
 
 
-def label_entropy(classifier: nn.Module, X: Tensor) -> float:
-    """Entropy of the histogram of predicted labels, in nats (lesson 4).
+def predicted_labels(classifier: nn.Module, X: Tensor) -> Tensor:
+    """The digit the classifier reads in each image, ``[N]`` on the CPU (lesson 4)."""
+    return predict_proba(classifier, X).argmax(1).cpu()
+
+
+def label_entropy(labels: Tensor, num_classes: int = 10) -> float:
+    """Entropy of the histogram of ``labels`` (e.g. ``predicted_labels``), in nats (lesson 4).
+
+        H = -sum_c p_c log p_c,   p_c = share of the labels equal to c,   0 log 0 = 0
 
     log 10 = 2.30 nats when the ten digits come out equally often; 0 when all are one digit.
     """
-    counts = torch.bincount(predict_proba(classifier, X).argmax(1).cpu(), minlength=10).float()
-    p = counts / counts.sum()
-    return -(p[p > 0] * p[p > 0].log()).sum().item()
+    p = torch.bincount(labels.cpu(), minlength=num_classes).float() / labels.numel()
+    p = p[p > 0]
+    return -(p * p.log()).sum().item()
 
 
 def mean_pairwise_distance(X: Tensor) -> float:

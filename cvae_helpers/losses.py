@@ -1,4 +1,4 @@
-"""The losses, each a small pure function in nats per image (lessons 1 and 2).
+"""The losses, each a small pure function in nats per image (lessons 1, 2 and 5).
 
 A nat is the unit of information of the natural logarithm (1 nat = 1/ln 2 = 1.44 bits). Every
 loss here is summed over what one image has (784 pixels, or the latent dimensions) and averaged
@@ -59,4 +59,31 @@ def vae_loss(logits: Tensor, X: Tensor, mu: Tensor, logvar: Tensor,
     """
     recon = reconstruction_loss(logits, X)
     kl = kl_divergence(mu, logvar)
+    return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
+
+
+def masked_reconstruction_loss(logits: Tensor, Y: Tensor, hidden: Tensor) -> Tensor:
+    """-log p(y | ...) of the hidden pixels only, in nats per image (lesson 5).
+
+        recon = -(1/N) sum_n sum_{i hidden} [ y_i log p_i + (1 - y_i) log(1 - p_i) ]
+
+    ``hidden`` is a bool mask broadcastable to ``Y``, True where the pixel is to be predicted;
+    the visible pixels were given to the model, so they cost nothing.
+    """
+    per_pixel = F.binary_cross_entropy_with_logits(logits, Y, reduction="none")
+    return (per_pixel * hidden).sum() / Y.shape[0]
+
+
+def conditional_vae_loss(logits: Tensor, Y: Tensor, hidden: Tensor,
+                         q: tuple[Tensor, Tensor], p: tuple[Tensor, Tensor],
+                         beta: float = 1.0) -> dict[str, Tensor]:
+    """The negative conditional ELBO of lesson 5, each part in nats per image:
+
+        -log p(y | x) <= E_q[ -log p(y | x, z) ] + KL( q(z | x, y) || p(z | x) )
+
+    ``q`` and ``p`` are the ``(mu, logvar)`` of the recognition and the prior network; ``beta``
+    weights the KL as in lesson 2. Returns ``{"loss", "recon", "kl"}``.
+    """
+    recon = masked_reconstruction_loss(logits, Y, hidden)
+    kl = kl_divergence(*q, *p)
     return {"loss": recon + beta * kl, "recon": recon, "kl": kl}

@@ -1,5 +1,6 @@
-"""The lessons' models: MLP autoencoder (lesson 1), VAE (lesson 2), CVAE (lesson 3), and the
-digit classifier that scores generated samples (lesson 1).
+"""The lessons' models: MLP autoencoder (lesson 1), VAE (lesson 2), CVAE (lesson 3), the digit
+classifier that scores generated samples (lesson 1), and the two models that complete a partly
+hidden digit (lesson 5).
 
 Images go in as ``[N, 1, 28, 28]`` in [0, 1]. Decoders return logits ``[N, 1, 28, 28]``: the
 pixel probabilities are ``torch.sigmoid(logits)``, and the loss works on logits directly because
@@ -176,6 +177,78 @@ class CVAE(VAE):
         labels = labels.to(device)
         Z = temperature * torch.randn(n, self.latent_dim, device=device)
         return torch.sigmoid(self.decode(Z, labels))
+
+
+class CompletionNet(nn.Module):
+    """The deterministic baseline of lesson 5: a masked digit in, one guess of every pixel out.
+
+    An MLP 784 -> hidden -> 784 from ``data.mask_input``'s image (hidden pixels at -1) to pixel
+    logits ``[N, 1, 28, 28]``; only the hidden pixels' logits are scored.
+    """
+
+    def __init__(self, hidden: Sequence[int] = (500, 500)):
+        super().__init__()
+        self.config = {"hidden": list(hidden)}
+        self.net = mlp([NUM_PIXELS, *hidden, NUM_PIXELS])
+
+    def forward(self, X_in: Tensor) -> Tensor:
+        check_images(X_in)
+        return self.net(X_in.flatten(1)).view(-1, *IMAGE_SHAPE)
+
+
+class CompletionCVAE(nn.Module):
+    """The CVAE of Sohn et al. (2015) for completing a masked digit (lesson 5).
+
+    ``x`` is the masked input (``data.mask_input``), ``y`` the whole digit, of which the hidden
+    pixels are the output to predict. Three MLPs, as in the paper:
+
+    - recognition q(z | x, y): sees the masked input and the whole digit (training only);
+    - prior p(z | x): sees the masked input alone, so it is what we sample from at test time;
+    - generation p(y | x, z): the masked input and a code -> pixel logits ``[N, 1, 28, 28]``.
+    """
+
+    def __init__(self, latent_dim: int = 20, hidden: Sequence[int] = (500, 500)):
+        super().__init__()
+        self.config = {"latent_dim": latent_dim, "hidden": list(hidden)}
+        self.latent_dim = latent_dim
+        self.recognition = mlp([2 * NUM_PIXELS, *hidden, 2 * latent_dim])
+        self.prior = mlp([NUM_PIXELS, *hidden, 2 * latent_dim])
+        self.generation = mlp([latent_dim + NUM_PIXELS, *hidden, NUM_PIXELS])
+
+    def recognize(self, X_in: Tensor, Y: Tensor) -> tuple[Tensor, Tensor]:
+        """``(mu, logvar)`` of q(z | x, y), each ``[N, latent_dim]``."""
+        check_images(X_in)
+        check_images(Y)
+        mu, logvar = self.recognition(torch.cat([X_in.flatten(1), Y.flatten(1)], 1)).chunk(2, 1)
+        return mu, logvar
+
+    def prior_params(self, X_in: Tensor) -> tuple[Tensor, Tensor]:
+        """``(mu, logvar)`` of the learned prior p(z | x), each ``[N, latent_dim]``."""
+        check_images(X_in)
+        mu, logvar = self.prior(X_in.flatten(1)).chunk(2, dim=1)
+        return mu, logvar
+
+    def decode(self, Z: Tensor, X_in: Tensor) -> Tensor:
+        """Codes ``[N, latent_dim]`` and masked inputs -> pixel logits ``[N, 1, 28, 28]``."""
+        if Z.dim() != 2 or Z.shape[1] != self.latent_dim:
+            raise ValueError(f"expected latent codes shaped [N, {self.latent_dim}], "
+                             f"got {list(Z.shape)}")
+        return self.generation(torch.cat([Z, X_in.flatten(1)], 1)).view(-1, *IMAGE_SHAPE)
+
+    def forward(self, X_in: Tensor, Y: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor],
+                                                         tuple[Tensor, Tensor]]:
+        """Training pass: ``(logits, (mu_q, logvar_q), (mu_p, logvar_p))`` with z ~ q(z|x, y)."""
+        q = self.recognize(X_in, Y)
+        return self.decode(reparameterize(*q), X_in), q, self.prior_params(X_in)
+
+    @torch.no_grad()
+    def sample(self, X_in: Tensor, n: int = 1) -> Tensor:
+        """``n`` completions of each masked input, z ~ p(z | x): pixel probabilities
+        ``[n, N, 1, 28, 28]``. The visible pixels are not copied in; the caller may."""
+        mu, logvar = self.prior_params(X_in)
+        Z = reparameterize(mu.repeat(n, 1), logvar.repeat(n, 1))
+        probs = torch.sigmoid(self.decode(Z, X_in.repeat(n, 1, 1, 1)))
+        return probs.view(n, *X_in.shape)
 
 
 class Classifier(nn.Module):

@@ -15,10 +15,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from .data import batches
+from .data import batches, mask_input, random_visible_masks
 from .device import pick_device
-from .losses import reconstruction_loss, vae_loss
-from .models import CVAE, VAE, Autoencoder, Classifier
+from .losses import conditional_vae_loss, masked_reconstruction_loss, reconstruction_loss, vae_loss
+from .models import CVAE, VAE, Autoencoder, Classifier, CompletionCVAE, CompletionNet
 
 History = dict[str, list[float]]
 LossFn = Callable[[nn.Module, Tensor, Tensor, float], dict[str, Tensor]]
@@ -30,6 +30,8 @@ def batch_loss(model: nn.Module, X: Tensor, y: Tensor, beta: float = 1.0) -> dic
     - ``Classifier``: cross-entropy of the true label (nats per image).
     - ``Autoencoder``: the reconstruction loss (lesson 1).
     - ``VAE`` / ``CVAE``: ``recon + beta * kl`` (lessons 2 and 3); a CVAE also sees the label.
+    - ``CompletionNet`` / ``CompletionCVAE``: each image shows 1, 2 or 3 random quadrants, and
+      the loss scores the hidden pixels (lesson 5); the CVAE adds ``beta * kl``.
     """
     if isinstance(model, Classifier):
         return {"loss": F.cross_entropy(model(X), y)}
@@ -39,6 +41,14 @@ def batch_loss(model: nn.Module, X: Tensor, y: Tensor, beta: float = 1.0) -> dic
     if isinstance(model, VAE):
         logits, mu, logvar = model(X)
         return vae_loss(logits, X, mu, logvar, beta)
+    if isinstance(model, CompletionNet | CompletionCVAE):
+        visible = random_visible_masks(X.shape[0]).to(X.device)
+        X_in = mask_input(X, visible)
+        if isinstance(model, CompletionNet):
+            recon = masked_reconstruction_loss(model(X_in), X, ~visible)
+            return {"loss": recon, "recon": recon}
+        logits, q, p = model(X_in, X)
+        return conditional_vae_loss(logits, X, ~visible, q, p, beta)
     if isinstance(model, Autoencoder):
         recon = reconstruction_loss(model(X), X)
         return {"loss": recon, "recon": recon}

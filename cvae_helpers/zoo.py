@@ -1,4 +1,4 @@
-"""The lessons' trained models: one configuration each, trained once and cached (lessons 1-4).
+"""The lessons' trained models: one configuration each, trained once and cached (lessons 1-5).
 
 Every model a lesson trains is named here with all its settings, so a lesson run on its own (in
 Colab too) trains what it needs, a later lesson reuses it, and ``benchmarks/quality.py``
@@ -18,10 +18,11 @@ from torch import nn
 from . import checkpoints
 from .data import default_root, load_mnist
 from .device import pick_device
-from .models import CVAE, VAE, Autoencoder, Classifier
+from .models import CVAE, VAE, Autoencoder, Classifier, CompletionCVAE, CompletionNet
 from .train import History, fit
 
-MODEL_CLASSES = {"Classifier": Classifier, "Autoencoder": Autoencoder, "VAE": VAE, "CVAE": CVAE}
+MODEL_CLASSES = {"Classifier": Classifier, "Autoencoder": Autoencoder, "VAE": VAE, "CVAE": CVAE,
+                 "CompletionNet": CompletionNet, "CompletionCVAE": CompletionCVAE}
 TRAIN_KEYS = ("num_epochs", "lr", "lr_schedule", "batch_size", "beta", "seed")
 
 # Adam at 1e-3 with a cosine decay, in batches of 64: on MNIST this reaches in 15 epochs what a
@@ -42,6 +43,10 @@ CONFIGS: dict[str, dict[str, Any]] = {
     # The conditional VAE; lesson 3 also trains it with latent_dim 2 and 8.
     "cvae": {"model": "CVAE", "latent_dim": 20, "hidden": [512, 512], "num_classes": 10,
              **TRAINING, "num_epochs": 10},
+    # Lesson 5: complete a digit from 1, 2 or 3 visible quadrants; one model for all three.
+    "completion_net": {"model": "CompletionNet", "hidden": [500, 500], **TRAINING, "num_epochs": 6},
+    "completion_cvae": {"model": "CompletionCVAE", "latent_dim": 20, "hidden": [500, 500],
+                        **TRAINING, "num_epochs": 6},
 }
 
 # Lesson 3 compares CVAEs of these latent sizes, sampled at these temperatures.

@@ -8,8 +8,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from cvae_helpers import checks
-from cvae_helpers.evaluate import redraw_as, uniform_in_box
-from cvae_helpers.losses import kl_divergence, reconstruction_loss, vae_loss
+from cvae_helpers.data import mask_input, visible_mask
+from cvae_helpers.evaluate import (
+    importance_weighted_nll,
+    label_entropy,
+    redraw_as,
+    uniform_in_box,
+)
+from cvae_helpers.losses import (
+    conditional_vae_loss,
+    kl_divergence,
+    masked_reconstruction_loss,
+    reconstruction_loss,
+    vae_loss,
+)
 from cvae_helpers.models import condition, mlp, reparameterize
 
 
@@ -23,6 +35,28 @@ def reference_sample_digits(model, digit, n, temperature):
 
 def reference_negative_elbo(logits, X, mu, logvar):
     return vae_loss(logits, X, mu, logvar)["loss"]
+
+
+def reference_active_units(mu):
+    return int((mu.var(dim=0) > 0.01).sum())
+
+
+def reference_conditional_elbo(logits, Y, hidden, q, p):
+    return conditional_vae_loss(logits, Y, hidden, q, p)["loss"]
+
+
+def histogram(labels):
+    return torch.bincount(labels, minlength=10).float() / labels.numel()
+
+
+def entropy_of_nonzero(labels, log=torch.log):
+    p = histogram(labels)
+    p = p[p > 0]
+    return -(p * log(p)).sum().item()
+
+
+def per_pixel_bce(logits, Y):
+    return F.binary_cross_entropy_with_logits(logits, Y, reduction="none")
 
 
 def not_done(*args):
@@ -86,6 +120,48 @@ CASES = [
          "mean code"),
         (lambda m, X, y, ny: torch.sigmoid(m.decode(m.encode(X, y)[0], y)), "not the original"),
     ]),
+    (checks.check_importance_weighted_nll, importance_weighted_nll, [
+        (lambda a, b, c: -(a + b - c).mean(0), "average of log w"),
+        (lambda a, b, c: -torch.log(torch.exp(a + b - c).mean(0)), "inf or nan"),
+        (lambda a, b, c: -(torch.logsumexp(a + b + c, dim=0) - math.log(a.shape[0])),
+         "added where it should be subtracted"),
+    ]),
+    (checks.check_active_units, reference_active_units, [
+        (lambda mu: int((mu.std(dim=0) > 0.01).sum()), "not its std"),
+        (lambda mu: int((mu.var(dim=0) <= 0.01).sum()), "counted the inactive"),
+        (lambda mu: int((mu.mean(dim=0).abs() > 0.01).sum()), "*varies*"),
+        (lambda mu: int((mu.var(dim=1) > 0.01).sum()), "dim=0"),
+        (lambda mu: (mu.var(dim=0) > 0.01).float(), "whole number"),
+    ]),
+    (checks.check_label_entropy, label_entropy, [
+        (lambda labels: entropy_of_nonzero(labels, torch.log2), "in bits"),
+        (lambda labels: -entropy_of_nonzero(labels), "sign is flipped"),
+        (lambda labels: -(histogram(labels) * histogram(labels).log()).sum().item(),
+         "inf or nan"),
+    ]),
+    (checks.check_mask_input, mask_input, [
+        (lambda X, v: X * v, "set them to -1"),
+        (lambda X, v: torch.where(v, torch.full_like(X, -1.0), X), "swapped"),
+        (lambda X, v: mask_input(X, visible_mask(1)), "three visible quadrants"),
+        (lambda X, v: mask_input(X, v[:1]), "a different mask for each image"),
+        (lambda X, v: X.masked_fill_(~v, -1.0), "changed the images passed to it"),
+    ]),
+    (checks.check_masked_reconstruction_loss, masked_reconstruction_loss, [
+        (lambda lg, Y, h: reconstruction_loss(lg, Y), "every pixel was scored"),
+        (lambda lg, Y, h: (per_pixel_bce(lg, Y) * ~h).sum() / Y.shape[0],
+         "only the visible pixels"),
+        (lambda lg, Y, h: (per_pixel_bce(lg, Y) * h).sum(), "times too large"),
+        (lambda lg, Y, h: per_pixel_bce(lg, Y)[h].sum() / Y.shape[0], "sharing one [1, 28, 28]"),
+    ]),
+    (checks.check_conditional_elbo, reference_conditional_elbo, [
+        (lambda lg, Y, h, q, p: masked_reconstruction_loss(lg, Y, h) + kl_divergence(*q),
+         "N(0, I)"),
+        (lambda lg, Y, h, q, p: masked_reconstruction_loss(lg, Y, h) + kl_divergence(*p, *q),
+         "wrong way round"),
+        (lambda lg, Y, h, q, p: reconstruction_loss(lg, Y) + kl_divergence(*q, *p),
+         "every pixel was scored"),
+        (lambda lg, Y, h, q, p: masked_reconstruction_loss(lg, Y, h), "add the KL term"),
+    ]),
 ]
 IDS = [check.__name__ for check, _, _ in CASES]
 
@@ -123,3 +199,9 @@ def test_a_crash_in_the_answer_is_reported_without_a_traceback(capsys):
     assert checks.check_reparameterize(lambda mu, lv: mu + math.sqrt(lv)) is False
     out = capsys.readouterr().out
     assert "your code raised ValueError" in out and "Traceback" not in out
+
+
+def test_a_missing_one_over_k_is_named(capsys):
+    assert checks.check_importance_weighted_nll(
+        lambda a, b, c: -torch.logsumexp(a + b - c, dim=0)) is False
+    assert "1/k is missing" in capsys.readouterr().out

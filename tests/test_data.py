@@ -60,3 +60,56 @@ def test_batches_cover_every_image_once_in_a_seeded_order():
     assert [len(b) for b in first] == [4, 4, 2]
     assert sorted(torch.cat(first).tolist()) == list(range(10))
     assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+
+
+def test_visible_masks_show_1_2_or_3_nested_quadrants():
+    masks = {k: data.visible_mask(k) for k in (1, 2, 3)}
+    for k, mask in masks.items():
+        assert mask.shape == (1, 28, 28) and mask.dtype == torch.bool
+        assert int(mask.sum()) == k * 14 * 14
+        assert mask[:, 14:, :14].all()  # the bottom-left quadrant is always shown
+        assert not mask[:, 14:, 14:].any()  # the bottom-right one never is
+    assert not (masks[1] & ~masks[2]).any() and not (masks[2] & ~masks[3]).any()
+    assert masks[2][:, :, :14].all() and not masks[2][:, :, 14:].any()  # the left half
+    assert masks[3][:, :14, :].all()  # and the top half
+
+
+@pytest.mark.parametrize("num_visible", [0, 4, -1])
+def test_a_bad_number_of_visible_quadrants_is_refused(num_visible):
+    with pytest.raises(ValueError, match=rf"1, 2 or 3 quadrants, got {num_visible}"):
+        data.visible_mask(num_visible)
+
+
+def test_mask_input_keeps_the_visible_pixels_and_hides_the_others():
+    X = torch.rand(3, 1, 28, 28)
+    visible = data.visible_mask(2)
+    out = data.mask_input(X, visible)
+    assert out.shape == X.shape
+    assert torch.equal(out[visible.expand_as(X)], X[visible.expand_as(X)])
+    assert (out[~visible.expand_as(X)] == data.HIDDEN).all()
+    assert data.HIDDEN == -1.0
+    # One mask per image.
+    per_image = torch.stack([data.visible_mask(k) for k in (1, 3, 2)])
+    out = data.mask_input(X, per_image)
+    for i in range(3):
+        assert torch.equal(out[i][per_image[i]], X[i][per_image[i]])
+        assert (out[i][~per_image[i]] == -1).all()
+    assert torch.equal(out[1], data.mask_input(X[1:2], data.visible_mask(3))[0])
+
+
+def test_mask_input_refuses_flat_images():
+    with pytest.raises(ValueError, match=r"\[N, 1, 28, 28\]"):
+        data.mask_input(torch.rand(2, 784), data.visible_mask(1))
+
+
+def test_random_visible_masks_mix_the_three_tasks_reproducibly():
+    masks = data.random_visible_masks(300, torch.Generator().manual_seed(0))
+    assert masks.shape == (300, 1, 28, 28) and masks.dtype == torch.bool
+    counts = masks.flatten(1).sum(1)
+    assert set(counts.tolist()) == {196, 392, 588}
+    for k in (1, 2, 3):
+        assert 50 < (counts == 196 * k).sum() < 150  # each about a third of the time
+        assert (masks[counts == 196 * k] == data.visible_mask(k)).all()
+    again = data.random_visible_masks(300, torch.Generator().manual_seed(0))
+    other = data.random_visible_masks(300, torch.Generator().manual_seed(1))
+    assert torch.equal(masks, again) and not torch.equal(masks, other)

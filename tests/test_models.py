@@ -1,7 +1,17 @@
 import pytest
 import torch
 
-from cvae_helpers.models import CVAE, VAE, Autoencoder, Classifier, condition, reparameterize
+from cvae_helpers.data import mask_input, visible_mask
+from cvae_helpers.models import (
+    CVAE,
+    VAE,
+    Autoencoder,
+    Classifier,
+    CompletionCVAE,
+    CompletionNet,
+    condition,
+    reparameterize,
+)
 
 
 def test_reparameterize_passes_gradients_to_mu_and_logvar():
@@ -93,3 +103,62 @@ def test_a_latent_size_that_does_not_match_gets_a_clear_error():
 def test_a_vae_refuses_labels():
     with pytest.raises(ValueError, match="use a CVAE"):
         VAE(2, hidden=(16,)).sample(2, labels=torch.tensor([1, 2]))
+
+
+def test_completion_model_shapes():
+    Y = torch.rand(5, 1, 28, 28)
+    X_in = mask_input(Y, visible_mask(1))
+    assert CompletionNet(hidden=(32,))(X_in).shape == (5, 1, 28, 28)
+    model = CompletionCVAE(latent_dim=3, hidden=(32, 16))
+    mu_q, logvar_q = model.recognize(X_in, Y)
+    mu_p, logvar_p = model.prior_params(X_in)
+    assert mu_q.shape == logvar_q.shape == mu_p.shape == logvar_p.shape == (5, 3)
+    assert model.decode(torch.zeros(5, 3), X_in).shape == (5, 1, 28, 28)
+    logits, q, p = model(X_in, Y)
+    assert logits.shape == (5, 1, 28, 28)
+    assert torch.equal(q[0], mu_q) and torch.equal(p[1], logvar_p)
+
+
+def test_the_completion_cvae_recognizes_with_the_whole_digit_and_its_prior_without():
+    model = CompletionCVAE(latent_dim=3, hidden=(32,))
+    Y, other = torch.rand(2, 1, 28, 28), torch.rand(2, 1, 28, 28)
+    X_in = mask_input(Y, visible_mask(2))
+    assert not torch.allclose(model.recognize(X_in, Y)[0], model.recognize(X_in, other)[0])
+    assert torch.equal(model.prior_params(X_in)[0], model.prior_params(X_in.clone())[0])
+
+
+def test_completion_cvae_samples_are_n_completions_of_each_input():
+    model = CompletionCVAE(latent_dim=3, hidden=(32,))
+    X_in = mask_input(torch.rand(4, 1, 28, 28), visible_mask(3))
+    samples = model.sample(X_in, n=6)
+    assert samples.shape == (6, 4, 1, 28, 28)
+    assert 0 <= samples.min() and samples.max() <= 1
+    assert not torch.allclose(samples[0], samples[1])  # each draws its own z ~ p(z|x)
+    assert model.sample(X_in).shape == (1, 4, 1, 28, 28)
+
+
+def test_completion_cvae_sample_i_of_image_n_decodes_image_n():
+    model = CompletionCVAE(latent_dim=3, hidden=(32,))
+    torch.nn.init.constant_(model.prior[-1].bias[3:], -60.0)  # sigma ~ 0: z is the prior's mean
+    X_in = mask_input(torch.rand(3, 1, 28, 28), visible_mask(1))
+    with torch.no_grad():
+        mean_images = torch.sigmoid(model.decode(model.prior_params(X_in)[0], X_in))
+    samples = model.sample(X_in, n=2)
+    assert torch.allclose(samples[0], mean_images, atol=1e-5)
+    assert torch.allclose(samples[1], mean_images, atol=1e-5)
+
+
+def test_completion_cvae_decode_refuses_codes_of_the_wrong_size():
+    model = CompletionCVAE(latent_dim=3, hidden=(16,))
+    X_in = torch.rand(4, 1, 28, 28)
+    with pytest.raises(ValueError, match=r"expected latent codes shaped \[N, 3\], got \[4, 5\]"):
+        model.decode(torch.zeros(4, 5), X_in)
+    with pytest.raises(ValueError, match=r"got \[3\]"):
+        model.decode(torch.zeros(3), X_in)
+
+
+def test_completion_models_refuse_flat_inputs():
+    with pytest.raises(ValueError, match=r"expected images shaped \[N, 1, 28, 28\]"):
+        CompletionNet(hidden=(16,))(torch.rand(2, 784))
+    with pytest.raises(ValueError, match=r"expected images shaped \[N, 1, 28, 28\]"):
+        CompletionCVAE(2, hidden=(16,)).prior_params(torch.rand(2, 784))

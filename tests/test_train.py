@@ -1,8 +1,10 @@
+import math
+
 import pytest
 import torch
 
-from cvae_helpers.models import CVAE, VAE, Autoencoder
-from cvae_helpers.train import average_loss, fit
+from cvae_helpers.models import CVAE, VAE, Autoencoder, CompletionCVAE, CompletionNet
+from cvae_helpers.train import average_loss, batch_loss, fit
 
 
 def test_one_epoch_on_2000_images_lowers_the_loss(small_train, small_test):
@@ -36,7 +38,6 @@ def test_an_interrupt_mid_epoch_keeps_the_model_and_the_history(small_train, cap
     model = Autoencoder(2, hidden=(32,))
     steps_per_epoch = -(-X.shape[0] // 128)
     calls = {"n": 0}
-    from cvae_helpers.train import batch_loss
 
     def interrupt_in_epoch_3(model, Xb, yb, beta):
         calls["n"] += 1
@@ -56,3 +57,34 @@ def test_an_interrupt_mid_epoch_keeps_the_model_and_the_history(small_train, cap
 def test_an_unknown_model_needs_a_loss_function(small_train):
     with pytest.raises(TypeError, match="loss_fn"):
         fit(torch.nn.Linear(2, 2), *small_train, num_epochs=1, device="cpu", progress=False)
+
+
+@pytest.mark.parametrize(("make", "parts"), [
+    (lambda: CompletionNet(hidden=(64,)), {"loss", "recon"}),
+    (lambda: CompletionCVAE(latent_dim=4, hidden=(64,)), {"loss", "recon", "kl"}),
+], ids=["CompletionNet", "CompletionCVAE"])
+def test_one_epoch_lowers_the_completion_loss(make, parts, small_train, small_test):
+    X, y = small_train
+    X_test, y_test = small_test[0][:200], small_test[1][:200]
+    torch.manual_seed(0)
+    model = make()
+    torch.manual_seed(1)
+    before = average_loss(model, X_test, y_test)["loss"]
+    history = fit(model, X, y, X_test, y_test, num_epochs=1, device="cpu", progress=False)
+    assert set(history) == {f"{split}_{p}" for split in ("train", "test") for p in parts} | {
+        "seconds"}
+    assert history["test_loss"][0] < before - 50
+
+
+def test_the_completion_loss_scores_only_the_hidden_pixels():
+    """A net that copies the visible pixels and is unsure of the rest pays log 2 per hidden
+    pixel: the loss of a batch lies between 196 and 588 times log 2, from the masks drawn."""
+
+    class CopyVisible(CompletionNet):
+        def forward(self, X_in):
+            return torch.where(X_in == -1, torch.zeros_like(X_in), 50 * (2 * X_in - 1))
+
+    X = (torch.rand(300, 1, 28, 28) > 0.5).float()
+    loss = batch_loss(CopyVisible(hidden=(4,)), X, torch.zeros(300, dtype=torch.long))["loss"]
+    per_image = loss.item() / math.log(2)
+    assert 196 * 1.5 < per_image < 196 * 2.5  # on average 2 of the 4 quadrants are hidden

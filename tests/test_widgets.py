@@ -35,3 +35,40 @@ def test_a_large_latent_gets_a_few_sliders_with_the_rest_at_zero():
     z = torch.zeros(1, 20)
     z[0, 3] = 2.0
     assert box.image.value == image_png(torch.sigmoid(model.decode(z))[0])
+
+
+def test_the_sample_browser_shows_the_chosen_model_and_seed():
+    from cvae_helpers.models import Classifier
+    from cvae_helpers.widgets import grid_png, sample_browser
+
+    torch.manual_seed(0)
+    models = {"a": VAE(2, hidden=(16,)), "b": VAE(2, hidden=(16,))}
+    box = sample_browser(models, Classifier(), shown=8, scored=20)
+    box.choice.value, box.seed.value = "b", 3
+    torch.manual_seed(3)
+    assert box.image.value == grid_png(models["b"].sample(20)[:8])
+    assert "<b>b</b>, 20 samples" in box.scores.value
+    box.seed.value = 4
+    torch.manual_seed(3)
+    assert box.image.value != grid_png(models["b"].sample(20)[:8])
+
+
+def test_the_completion_explorer_keeps_the_visible_pixels_and_draws_the_rest():
+    from cvae_helpers.data import visible_mask
+    from cvae_helpers.models import CompletionCVAE, CompletionNet
+    from cvae_helpers.widgets import completion_explorer, completion_row, grid_png
+
+    torch.manual_seed(0)
+    cvae, baseline = CompletionCVAE(3, hidden=(16,)), CompletionNet(hidden=(16,))
+    X = torch.rand(5, 1, 28, 28)
+    row = completion_row(cvae, baseline, X[2:3], 1, num_samples=4)
+    assert row.shape == (7, 1, 28, 28)
+    visible = visible_mask(1)
+    assert torch.equal(row[1], X[2])  # the truth
+    for guess in row[2:]:  # the baseline's guess and the samples keep the visible pixels
+        assert torch.equal(guess[visible], X[2][visible])
+    assert not torch.equal(row[3], row[4])  # two samples, two completions
+    box = completion_explorer(cvae, baseline, X, num_samples=4)
+    box.index.value, box.quadrants.value, box.seed.value = 2, 3, 7
+    torch.manual_seed(7)
+    assert box.image.value == grid_png(completion_row(cvae, baseline, X[2:3], 3, 4), nrow=7, scale=3)

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from cvae_helpers import zoo
+from cvae_helpers.models import CompletionCVAE, CompletionNet
 
 
 @pytest.fixture
@@ -48,3 +49,19 @@ def test_unknown_names_and_settings_are_refused():
         zoo.config("gan")
     with pytest.raises(KeyError, match="has no setting"):
         zoo.config("vae", latent=3)
+
+
+@pytest.mark.parametrize(("name", "cls"), [("completion_net", CompletionNet),
+                                           ("completion_cvae", CompletionCVAE)])
+def test_the_completion_configs_build_their_models(name, cls):
+    cfg = zoo.config(name, hidden=[16])
+    model = zoo.build(cfg)
+    assert type(model) is cls
+    assert model.config["hidden"] == [16]
+    X_in = torch.rand(2, 1, 28, 28)
+    out = model(X_in) if cls is CompletionNet else model(X_in, X_in)[0]
+    assert out.shape == (2, 1, 28, 28)
+    assert torch.equal(next(zoo.build(cfg).parameters()), next(model.parameters()))  # seeded
+    if cls is CompletionCVAE:
+        assert model.latent_dim == zoo.CONFIGS[name]["latent_dim"]
+
