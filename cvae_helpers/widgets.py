@@ -20,10 +20,11 @@ from .models import CVAE, VAE, CompletionCVAE, CompletionNet
 
 
 def image_png(image: Tensor, scale: int = 5) -> bytes:
-    """One image ``[1, 28, 28]`` in [0, 1] as PNG bytes, enlarged ``scale`` times, ink dark."""
+    """One image ``[1, H, W]`` in [0, 1] (a digit, or a grid of them) as PNG bytes, enlarged
+    ``scale`` times, ink dark."""
     pixels = ((1 - image.detach().cpu().clamp(0, 1)[0]) * 255).round().to(torch.uint8)
     picture = PILImage.fromarray(pixels.numpy(), mode="L")
-    picture = picture.resize((28 * scale, 28 * scale), PILImage.NEAREST)
+    picture = picture.resize((picture.width * scale, picture.height * scale), PILImage.NEAREST)
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -32,6 +33,13 @@ def image_png(image: Tensor, scale: int = 5) -> bytes:
 def grid_png(X: Tensor, nrow: int = 10, scale: int = 2) -> bytes:
     """Images ``[N, 1, 28, 28]`` in [0, 1] as one PNG grid, ``nrow`` per row."""
     return image_png(make_grid(X.detach().cpu().clamp(0, 1), nrow=nrow, padding=2)[:1], scale)
+
+
+def show_png(image: W.Image, png: bytes) -> None:
+    """Put ``png`` in the ``image`` widget at its own size in pixels: without a size, JupyterLab
+    stretches a picture to the width of the notebook, blurred and out of proportion."""
+    image.width, image.height = PILImage.open(io.BytesIO(png)).size
+    image.value = png
 
 
 @torch.no_grad()
@@ -97,7 +105,7 @@ def sample_browser(models: dict[str, VAE], classifier, shown: int = 40,
     def redraw(_change=None) -> None:
         torch.manual_seed(seed.value)
         X = models[choice.value].sample(scored)
-        image.value = grid_png(X[:shown])
+        show_png(image, grid_png(X[:shown]))
         scores.value = (f"<b>{choice.value}</b>, {scored} samples: "
                         f"{confident_fraction(classifier, X):.1%} recognised confidently; "
                         f"label entropy {label_entropy(predicted_labels(classifier, X)):.2f} nats "
@@ -144,7 +152,7 @@ def completion_explorer(cvae: CompletionCVAE, baseline: CompletionNet, X: Tensor
         torch.manual_seed(seed.value)
         row = completion_row(cvae, baseline, X[index.value:index.value + 1], quadrants.value,
                              num_samples)
-        image.value = grid_png(row, nrow=len(row), scale=3)
+        show_png(image, grid_png(row, nrow=len(row), scale=3))
 
     for control in (index, quadrants, seed):
         control.observe(redraw, names="value")

@@ -1,4 +1,7 @@
+import io
+
 import torch
+from PIL import Image as PILImage
 
 from cvae_helpers.models import CVAE, VAE
 from cvae_helpers.widgets import decode_image, image_png, latent_explorer
@@ -48,6 +51,9 @@ def test_the_sample_browser_shows_the_chosen_model_and_seed():
     torch.manual_seed(3)
     assert box.image.value == grid_png(models["b"].sample(20)[:8])
     assert "<b>b</b>, 20 samples" in box.scores.value
+    # 8 images in one row of a grid with 2-pixel borders, enlarged twice, shown at that size
+    shown_size = (int(box.image.width), int(box.image.height))
+    assert shown_size == PILImage.open(io.BytesIO(box.image.value)).size == (2 * 242, 2 * 32)
     box.seed.value = 4
     torch.manual_seed(3)
     assert box.image.value != grid_png(models["b"].sample(20)[:8])
