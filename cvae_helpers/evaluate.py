@@ -66,7 +66,8 @@ def importance_weighted_nll(log_p_x_given_z: Tensor, log_p_z: Tensor, log_q_z: T
 
     Each argument is ``[k, N]``: the log-densities of sample i of image n. The average of the
     w_i is taken in log space (``logsumexp``), because the w_i themselves (around e^-100 for an
-    MNIST digit) underflow to 0 in float32. Returns ``[N]``, nats per image.
+    MNIST digit) lie at the bottom of float32's range, where precision is lost, and below
+    e^-103 they are exactly 0. Returns ``[N]``, nats per image.
     """
     log_w = log_p_x_given_z + log_p_z - log_q_z
     return -(torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0]))
@@ -76,6 +77,14 @@ def _bernoulli_log_prob(logits: Tensor, X: Tensor, mask: Tensor | None = None) -
     """log p(x | z) of each image, summed over its pixels (only the ``mask`` ones if given)."""
     per_pixel = -nn.functional.binary_cross_entropy_with_logits(logits, X, reduction="none")
     return (per_pixel if mask is None else per_pixel * mask).flatten(1).sum(1)
+
+
+def _draw_codes(mu: Tensor, logvar: Tensor, k: int) -> tuple[Tensor, Tensor]:
+    """k codes z_i ~ N(mu, diag(exp(logvar))) per row and their log-density under it: rows
+    ordered (sample i, image n), shaped ``[k * N, latent_dim]`` and ``[k * N]``."""
+    mu_k, logvar_k = mu.repeat(k, 1), logvar.repeat(k, 1)
+    Z = reparameterize(mu_k, logvar_k)
+    return Z, Normal(mu_k, torch.exp(0.5 * logvar_k)).log_prob(Z).sum(1)
 
 
 @torch.no_grad()
@@ -95,14 +104,10 @@ def log_weight_terms(model: VAE, X: Tensor, y: Tensor | None = None, k: int = 10
     for start in range(0, X.shape[0], chunk):
         Xb = X[start:start + chunk].to(device)
         labels = [y[start:start + chunk].to(device)] if isinstance(model, CVAE) else []
-        mu, logvar = model.encode(Xb, *labels)
-        # Draw k codes per image: rows are (sample i, image n), shaped [k * n, latent_dim].
-        mu_k, logvar_k = mu.repeat(k, 1), logvar.repeat(k, 1)
-        Z = reparameterize(mu_k, logvar_k)
+        Z, log_qz = _draw_codes(*model.encode(Xb, *labels), k)
         logits = model.decode(Z, *[lb.repeat(k) for lb in labels])
         log_px_z = _bernoulli_log_prob(logits, Xb.repeat(k, 1, 1, 1))
         log_pz = Normal(0.0, 1.0).log_prob(Z).sum(1)
-        log_qz = Normal(mu_k, torch.exp(0.5 * logvar_k)).log_prob(Z).sum(1)
         parts.append([t.view(k, -1).cpu() for t in (log_px_z, log_pz, log_qz)])
     return tuple(torch.cat(terms, dim=1) for terms in zip(*parts, strict=True))
 
@@ -140,13 +145,11 @@ def completion_nll(model: CompletionNet | CompletionCVAE, X: Tensor, num_visible
         if isinstance(model, CompletionNet):
             total += _bernoulli_log_prob(model(X_in), Y, ~visible).neg().sum().item()
             continue
-        (mu_q, logvar_q), (mu_p, logvar_p) = model.recognize(X_in, Y), model.prior_params(X_in)
-        mu_q, logvar_q = mu_q.repeat(k, 1), logvar_q.repeat(k, 1)
-        Z = reparameterize(mu_q, logvar_q)
-        X_in_k = X_in.repeat(k, 1, 1, 1)
-        log_py = _bernoulli_log_prob(model.decode(Z, X_in_k), Y.repeat(k, 1, 1, 1), ~visible)
+        Z, log_qz = _draw_codes(*model.recognize(X_in, Y), k)
+        log_py = _bernoulli_log_prob(model.decode(Z, X_in.repeat(k, 1, 1, 1)),
+                                     Y.repeat(k, 1, 1, 1), ~visible)
+        mu_p, logvar_p = model.prior_params(X_in)
         log_pz = Normal(mu_p.repeat(k, 1), torch.exp(0.5 * logvar_p).repeat(k, 1)).log_prob(Z).sum(1)
-        log_qz = Normal(mu_q, torch.exp(0.5 * logvar_q)).log_prob(Z).sum(1)
         nll = importance_weighted_nll(*(t.view(k, -1) for t in (log_py, log_pz, log_qz)))
         total += nll.sum().item()
     return total / X.shape[0]
