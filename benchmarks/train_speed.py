@@ -39,6 +39,7 @@ from cvae_helpers.models import VAE
 from cvae_helpers.train import adam, batch_loss, fit
 
 LATENT, HIDDEN, BATCH, LR = 20, 400, 128, 1e-3
+LAYERS = [(784, HIDDEN), (HIDDEN, 2 * LATENT), (LATENT, HIDDEN), (HIDDEN, 784)]  # (in, out)
 
 
 def synchronize(device: torch.device) -> None:
@@ -127,9 +128,8 @@ def bare_step_ms(device: torch.device, num_steps: int = 200) -> float:
     tensors (``F.linear``, no ``nn.Module``, no dicts, no optimizer step): what eager PyTorch
     itself costs per step, before any of cvae_helpers' code. Best of two passes."""
     torch.manual_seed(0)
-    sizes = [(784, HIDDEN), (HIDDEN, 2 * LATENT), (LATENT, HIDDEN), (HIDDEN, 784)]
     params = [(torch.randn(n_out, n_in, device=device).mul_(n_in ** -0.5).requires_grad_(),
-               torch.zeros(n_out, device=device, requires_grad=True)) for n_in, n_out in sizes]
+               torch.zeros(n_out, device=device, requires_grad=True)) for n_in, n_out in LAYERS]
     (W1, b1), (W2, b2), (W3, b3), (W4, b4) = params
     X = load_mnist("train")[0][:num_steps * BATCH].flatten(1).to(device)
     best = float("inf")
@@ -150,9 +150,8 @@ def bare_step_ms(device: torch.device, num_steps: int = 200) -> float:
 
 def matmul_shapes(batch: int) -> list[tuple[int, int, int]]:
     """(m, k, n) of every matrix product in one training step of a batch of ``batch``."""
-    layers = [(784, HIDDEN), (HIDDEN, 2 * LATENT), (LATENT, HIDDEN), (HIDDEN, 784)]
     shapes = []
-    for i, (n_in, n_out) in enumerate(layers):
+    for i, (n_in, n_out) in enumerate(LAYERS):
         shapes.append((batch, n_in, n_out))  # forward: X W^T
         shapes.append((n_out, batch, n_in))  # backward, weight gradient: dY^T X
         if i > 0:  # the images need no gradient
