@@ -17,7 +17,9 @@ the epochs after a warm-up epoch. The ratios a/b and a/c are what to read: targe
 and a/c <= 1.5 on a 2-core CPU; a/b <= 0.25 on a GPU.
 
 Then it splits one epoch of (a) into its phases (forward and loss, backward, Adam step) beside
-the step's matmul floor, to show where the time above the floor goes.
+the step's matmul floor, and times the same forward, loss and backward written by hand on raw
+tensors with no optimizer step: what eager PyTorch costs before any helper code. Together they
+show where the time above the floor goes.
 """
 
 import argparse
