@@ -1,4 +1,4 @@
-"""The course's figures (lessons 1-3). Each function draws on ``ax`` when given (else a new
+"""The course's figures (lessons 1-5). Each function draws on ``ax`` when given (else a new
 figure) and returns the axes, so a lesson can place figures side by side.
 """
 

@@ -92,7 +92,7 @@ def cache_dir() -> Path:
 def trained(name: str, device: torch.device | str | None = None,
             **overrides: Any) -> tuple[nn.Module, History]:
     """The model ``name`` (with ``overrides``) trained on MNIST: loaded from the cache when it
-    was trained before on this kind of device, else trained now and cached (lessons 1-4).
+    was trained before on this kind of device, else trained now and cached (lessons 1-5).
 
     Returns the model, in eval mode on ``device``, and its training history.
     """

@@ -3,8 +3,17 @@ import io
 import torch
 from PIL import Image as PILImage
 
-from cvae_helpers.models import CVAE, VAE
-from cvae_helpers.widgets import decode_image, image_png, latent_explorer
+from cvae_helpers.data import visible_mask
+from cvae_helpers.models import CVAE, VAE, Classifier, CompletionCVAE, CompletionNet
+from cvae_helpers.widgets import (
+    completion_explorer,
+    completion_row,
+    decode_image,
+    grid_png,
+    image_png,
+    latent_explorer,
+    sample_browser,
+)
 
 
 def test_sliders_show_the_decoding_of_exactly_their_values():
@@ -41,9 +50,6 @@ def test_a_large_latent_gets_a_few_sliders_with_the_rest_at_zero():
 
 
 def test_the_sample_browser_shows_the_chosen_model_and_seed():
-    from cvae_helpers.models import Classifier
-    from cvae_helpers.widgets import grid_png, sample_browser
-
     torch.manual_seed(0)
     models = {"a": VAE(2, hidden=(16,)), "b": VAE(2, hidden=(16,))}
     box = sample_browser(models, Classifier(), shown=8, scored=20)
@@ -60,10 +66,6 @@ def test_the_sample_browser_shows_the_chosen_model_and_seed():
 
 
 def test_the_completion_explorer_keeps_the_visible_pixels_and_draws_the_rest():
-    from cvae_helpers.data import visible_mask
-    from cvae_helpers.models import CompletionCVAE, CompletionNet
-    from cvae_helpers.widgets import completion_explorer, completion_row, grid_png
-
     torch.manual_seed(0)
     cvae, baseline = CompletionCVAE(3, hidden=(16,)), CompletionNet(hidden=(16,))
     X = torch.rand(5, 1, 28, 28)
