@@ -38,7 +38,7 @@ from torchvision import datasets, transforms
 from cvae_helpers.data import batches, data_root, load_mnist
 from cvae_helpers.losses import kl_divergence
 from cvae_helpers.models import VAE
-from cvae_helpers.train import adam, batch_loss, fit
+from cvae_helpers.train import adam, fit
 
 LATENT, HIDDEN, BATCH, LR = 20, 400, 128, 1e-3
 LAYERS = [(784, HIDDEN), (HIDDEN, 2 * LATENT), (LATENT, HIDDEN), (HIDDEN, 784)]  # (in, out)
@@ -112,7 +112,7 @@ def step_phases(device: torch.device) -> dict[str, float]:
         steps = 0
         for Xb, yb in batches(X, y, BATCH):
             t0 = clock(device)
-            loss = batch_loss(model, Xb, yb)["loss"]
+            loss = model.loss(Xb, yb)["loss"]
             t1 = clock(device)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -142,8 +142,18 @@ def mask_input(X: Tensor, visible: Tensor) -> Tensor:
     return torch.where(visible.to(X.device), X, torch.full_like(X, HIDDEN))
 
 
-def random_visible_masks(n: int, generator: torch.Generator | None = None) -> Tensor:
-    """``n`` masks ``[n, 1, 28, 28]``, each showing 1, 2 or 3 quadrants with equal chance
-    (lesson 5): one model learns all three tasks."""
-    masks = torch.stack([visible_mask(k) for k in (1, 2, 3)])
-    return masks[torch.randint(0, 3, (n,), generator=generator)]
+def random_quadrant_counts(n: int, generator: torch.Generator | None = None) -> Tensor:
+    """How many quadrants each of ``n`` digits shows, 1, 2 or 3 with equal chance: an int64
+    tensor ``[n]`` (lesson 5). Drawn once with the data, it plays the part of the labels ``y``
+    for the completion models, so one model learns all three tasks."""
+    return torch.randint(1, 4, (n,), generator=generator)
+
+
+def visible_masks(counts: Tensor) -> Tensor:
+    """The masks ``[N, 1, 28, 28]`` of ``N`` quadrant counts (``random_quadrant_counts``): image
+    n shows ``visible_mask(counts[n])`` (lesson 5)."""
+    if counts.numel() and (int(counts.min()) < 1 or int(counts.max()) > 3):
+        raise ValueError(f"quadrant counts must be 1, 2 or 3, got values from {int(counts.min())} "
+                         f"to {int(counts.max())}")
+    masks = torch.stack([visible_mask(k) for k in (1, 2, 3)]).to(counts.device)
+    return masks[counts.long() - 1]

@@ -1,11 +1,16 @@
-"""The lessons' models: MLP autoencoder (lesson 1), VAE (lesson 2), CVAE (lesson 3), the digit
-classifier that scores generated samples (lesson 1), and the two models that complete a partly
-hidden digit (lesson 5).
+"""The lessons' models: MLP autoencoder (lesson 1), VAE (lesson 2), CVAE (lesson 3), the two
+digit classifiers that score generated samples (lessons 1 and 3), and the two models that
+complete a partly hidden digit (lesson 5).
 
 Images go in as ``[N, 1, 28, 28]`` in [0, 1]. Decoders return logits ``[N, 1, 28, 28]``: the
 pixel probabilities are ``torch.sigmoid(logits)``, and the loss works on logits directly because
 that is numerically stable. Each model keeps its constructor arguments in ``self.config`` so a
 checkpoint can say which architecture it holds.
+
+Each model owns its objective: ``model.loss(X, y, beta)`` returns ``{"loss": ..., parts...}``
+for one batch, in nats per image, so one training loop serves them all (lesson 1's, and
+``train.fit``). ``y`` is the digit labels, or for lesson 5's models the number of visible
+quadrants of each image (``data.random_quadrant_counts``); a model that needs neither ignores it.
 """
 
 from collections.abc import Sequence
@@ -14,7 +19,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .data import IMAGE_SHAPE, NUM_CLASSES, NUM_PIXELS, check_images, check_labels
+from .data import (
+    IMAGE_SHAPE,
+    NUM_CLASSES,
+    NUM_PIXELS,
+    check_images,
+    check_labels,
+    mask_input,
+    visible_masks,
+)
+from .losses import conditional_vae_loss, masked_reconstruction_loss, reconstruction_loss, vae_loss
+
+Losses = dict[str, Tensor]
 
 
 def mlp(sizes: Sequence[int]) -> nn.Sequential:
@@ -50,7 +66,7 @@ def condition(h: Tensor, y: Tensor, num_classes: int = NUM_CLASSES) -> Tensor:
 
 
 class _LatentModel(nn.Module):
-    """What the three generative models share: a latent size and a checked decoder input."""
+    """What the generative models share: a latent size and a checked decoder input."""
 
     latent_dim: int
 
@@ -88,6 +104,11 @@ class Autoencoder(_LatentModel):
     def forward(self, X: Tensor) -> Tensor:
         return self.decode(self.encode(X))
 
+    def loss(self, X: Tensor, y: Tensor | None = None, beta: float = 1.0) -> Losses:
+        """The reconstruction loss of ``X`` (lesson 1); the labels ``y`` are not used."""
+        recon = reconstruction_loss(self(X), X)
+        return {"loss": recon, "recon": recon}
+
 
 class VAE(_LatentModel):
     """A variational autoencoder (lesson 2).
@@ -123,6 +144,12 @@ class VAE(_LatentModel):
         """Returns ``(logits, mu, logvar)``: encode, draw z by reparameterization, decode."""
         mu, logvar = self.encode(X)
         return self.decode(reparameterize(mu, logvar)), mu, logvar
+
+    def loss(self, X: Tensor, y: Tensor | None = None, beta: float = 1.0) -> Losses:
+        """``recon + beta * kl`` with one draw of z per image (lesson 2): the negative ELBO when
+        beta = 1. The labels ``y`` are not used."""
+        logits, mu, logvar = self(X)
+        return vae_loss(logits, X, mu, logvar, beta)
 
     @torch.no_grad()
     def sample(self, n: int, labels: Tensor | None = None, temperature: float = 1.0) -> Tensor:
@@ -161,6 +188,11 @@ class CVAE(VAE):
         mu, logvar = self.encode(X, y)
         return self.decode(reparameterize(mu, logvar), y), mu, logvar
 
+    def loss(self, X: Tensor, y: Tensor, beta: float = 1.0) -> Losses:
+        """``recon + beta * kl`` of the images ``X`` with their labels ``y`` (lesson 3)."""
+        logits, mu, logvar = self(X, y)
+        return vae_loss(logits, X, mu, logvar, beta)
+
     @torch.no_grad()
     def sample(self, n: int, labels: Tensor | int | None = None,
                temperature: float = 1.0) -> Tensor:
@@ -195,8 +227,14 @@ class CompletionNet(nn.Module):
         check_images(X_in)
         return self.net(X_in.flatten(1)).view(-1, *IMAGE_SHAPE)
 
+    def loss(self, X: Tensor, y: Tensor, beta: float = 1.0) -> Losses:
+        """The hidden pixels' loss when digit n of ``X`` shows ``y[n]`` quadrants (lesson 5)."""
+        visible = visible_masks(y)
+        recon = masked_reconstruction_loss(self(mask_input(X, visible)), X, ~visible)
+        return {"loss": recon, "recon": recon}
 
-class CompletionCVAE(nn.Module):
+
+class CompletionCVAE(_LatentModel):
     """The CVAE of Sohn et al. (2015) for completing a masked digit (lesson 5).
 
     ``x`` is the masked input (``data.mask_input``), ``y`` the whole digit, of which the hidden
@@ -230,16 +268,21 @@ class CompletionCVAE(nn.Module):
 
     def decode(self, Z: Tensor, X_in: Tensor) -> Tensor:
         """Codes ``[N, latent_dim]`` and masked inputs -> pixel logits ``[N, 1, 28, 28]``."""
-        if Z.dim() != 2 or Z.shape[1] != self.latent_dim:
-            raise ValueError(f"expected latent codes shaped [N, {self.latent_dim}], "
-                             f"got {list(Z.shape)}")
-        return self.generation(torch.cat([Z, X_in.flatten(1)], 1)).view(-1, *IMAGE_SHAPE)
+        self._check_codes(Z)
+        return self._images(self.generation(torch.cat([Z, X_in.flatten(1)], 1)))
 
     def forward(self, X_in: Tensor, Y: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor],
                                                          tuple[Tensor, Tensor]]:
         """Training pass: ``(logits, (mu_q, logvar_q), (mu_p, logvar_p))`` with z ~ q(z|x, y)."""
         q = self.recognize(X_in, Y)
         return self.decode(reparameterize(*q), X_in), q, self.prior_params(X_in)
+
+    def loss(self, X: Tensor, y: Tensor, beta: float = 1.0) -> Losses:
+        """The negative conditional ELBO when digit n of ``X`` shows ``y[n]`` quadrants: the
+        hidden pixels' loss + ``beta`` * KL(q(z | x, y) || p(z | x)) (lesson 5)."""
+        visible = visible_masks(y)
+        logits, q, p = self(mask_input(X, visible), X)
+        return conditional_vae_loss(logits, X, ~visible, q, p, beta)
 
     @torch.no_grad()
     def sample(self, X_in: Tensor, n: int = 1) -> Tensor:
@@ -251,7 +294,16 @@ class CompletionCVAE(nn.Module):
         return probs.view(n, *X_in.shape)
 
 
-class Classifier(nn.Module):
+class _DigitClassifier(nn.Module):
+    """What the two classifiers share: their objective."""
+
+    def loss(self, X: Tensor, y: Tensor, beta: float = 1.0) -> Losses:
+        """The cross-entropy of the true labels ``y``, nats per image (``beta`` is not used)."""
+        check_labels(y, X.shape[0])
+        return {"loss": F.cross_entropy(self(X), y)}
+
+
+class Classifier(_DigitClassifier):
     """A small convolutional digit classifier, the judge of generated samples (lesson 1).
 
     Two 5x5 convolutions with max-pooling, then a linear layer; returns class logits ``[N, 10]``.
@@ -270,6 +322,21 @@ class Classifier(nn.Module):
     def forward(self, X: Tensor) -> Tensor:
         check_images(X)
         return self.head(self.features(X).flatten(1))
+
+
+class MLPClassifier(_DigitClassifier):
+    """A second judge of another architecture, a multilayer perceptron 784 -> hidden -> 10
+    (lesson 3): a score that both judges agree on is a property of the samples, not of one
+    classifier's quirks."""
+
+    def __init__(self, hidden: Sequence[int] = (256, 256)):
+        super().__init__()
+        self.config = {"hidden": list(hidden)}
+        self.net = mlp([NUM_PIXELS, *hidden, NUM_CLASSES])
+
+    def forward(self, X: Tensor) -> Tensor:
+        check_images(X)
+        return self.net(X.flatten(1))
 
 
 def _device_of(model: nn.Module) -> torch.device:

@@ -2,28 +2,47 @@
 
 Every model a lesson trains is named here with all its settings, so a lesson run on its own (in
 Colab too) trains what it needs, a later lesson reuses it, and ``benchmarks/quality.py``
-measures exactly what the lessons show. A cached model is keyed by its whole configuration and
-the device type, so changing any setting trains a new one.
+measures exactly what the lessons show. A cached model is keyed by its whole configuration, the
+course's ``MODEL_VERSION`` and the device type, so changing any setting trains a new one.
+
+A lesson's main model is trained by the learner's own code, not here: ``keep`` takes it over,
+and caches it for later lessons only when that code passed its self-checks.
 """
 
 import hashlib
 import json
+import numbers
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from . import checkpoints
-from .data import default_root, load_mnist
+from .data import default_root, load_mnist, random_quadrant_counts
 from .device import pick_device
-from .models import CVAE, VAE, Autoencoder, Classifier, CompletionCVAE, CompletionNet
+from .models import (
+    CVAE,
+    VAE,
+    Autoencoder,
+    Classifier,
+    CompletionCVAE,
+    CompletionNet,
+    MLPClassifier,
+)
 from .train import History, fit
 
-MODEL_CLASSES = {"Classifier": Classifier, "Autoencoder": Autoencoder, "VAE": VAE, "CVAE": CVAE,
+MODEL_CLASSES = {"Classifier": Classifier, "MLPClassifier": MLPClassifier,
+                 "Autoencoder": Autoencoder, "VAE": VAE, "CVAE": CVAE,
                  "CompletionNet": CompletionNet, "CompletionCVAE": CompletionCVAE}
 TRAIN_KEYS = ("num_epochs", "lr", "lr_schedule", "batch_size", "beta", "seed")
+# What a model trains on as ``y``: the digit labels, or lesson 5's quadrant counts.
+DATA_KEYS = ("targets",)
+
+# Raise it whenever the models' code or the training changes what a configuration trains, so
+# that models cached by an older version of the course are trained again.
+MODEL_VERSION = 2
 
 # Adam at 1e-3 with a cosine decay, in batches of 64: on MNIST this reaches in 15 epochs what a
 # constant rate in batches of 128 needs about 25 for (measured on the 20-D VAE).
@@ -33,6 +52,10 @@ CONFIGS: dict[str, dict[str, Any]] = {
     # The judge of generated digits: a small CNN, >= 98% test accuracy (lesson 1).
     "classifier": {"model": "Classifier", "channels": [16, 32], **TRAINING, "batch_size": 128,
                    "num_epochs": 3},
+    # A second judge of another architecture, so that a score of samples does not rest on one
+    # classifier's quirks (lesson 3, benchmarks/quality.py).
+    "classifier_mlp": {"model": "MLPClassifier", "hidden": [256, 256], **TRAINING,
+                       "batch_size": 128, "num_epochs": 5},
     # A 2-D code, so the whole code space fits on one plot (lesson 1).
     "autoencoder": {"model": "Autoencoder", "latent_dim": 2, "hidden": [512, 256], **TRAINING,
                     "num_epochs": 10},
@@ -44,9 +67,11 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "cvae": {"model": "CVAE", "latent_dim": 20, "hidden": [512, 512], "num_classes": 10,
              **TRAINING, "num_epochs": 10},
     # Lesson 5: complete a digit from 1, 2 or 3 visible quadrants; one model for all three.
-    "completion_net": {"model": "CompletionNet", "hidden": [500, 500], **TRAINING, "num_epochs": 6},
+    # Each digit shows 1, 2 or 3 quadrants, drawn once with the data (data.random_quadrant_counts).
+    "completion_net": {"model": "CompletionNet", "hidden": [500, 500], "targets": "quadrants",
+                       **TRAINING, "num_epochs": 6},
     "completion_cvae": {"model": "CompletionCVAE", "latent_dim": 20, "hidden": [500, 500],
-                        **TRAINING, "num_epochs": 6},
+                        "targets": "quadrants", **TRAINING, "num_epochs": 6},
 }
 
 # Lesson 3 compares CVAEs of these latent sizes, sampled at these temperatures.
@@ -67,18 +92,37 @@ def config(name: str, **overrides: Any) -> dict[str, Any]:
 
 def build(cfg: dict[str, Any]) -> nn.Module:
     """A freshly initialised model for ``cfg``, its weights drawn from ``cfg["seed"]``."""
-    args = {k: v for k, v in cfg.items() if k != "model" and k not in TRAIN_KEYS}
+    args = {k: v for k, v in cfg.items()
+            if k != "model" and k not in TRAIN_KEYS and k not in DATA_KEYS}
     torch.manual_seed(cfg["seed"])
     return MODEL_CLASSES[cfg["model"]](**args)
+
+
+def settings(name: str, **overrides: Any) -> dict[str, Any]:
+    """The training settings of ``name`` as keyword arguments of lesson 1's training loop:
+    ``num_epochs``, ``lr``, ``batch_size``, ``beta`` and ``seed`` (lessons 1-5). The loop always
+    lowers the learning rate along a cosine, as every configuration here does."""
+    cfg = config(name, **overrides)
+    return {k: cfg[k] for k in TRAIN_KEYS if k != "lr_schedule"}
+
+
+def training_data(cfg: dict[str, Any]) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``X, y, X_test, y_test`` that the model of ``cfg`` trains and is tested on: MNIST's
+    images, and as ``y`` their labels or, for lesson 5's models, the number of quadrants each
+    digit shows, drawn once from the seed."""
+    X, y = load_mnist("train")
+    X_test, y_test = load_mnist("test")
+    if cfg.get("targets") == "quadrants":
+        y = random_quadrant_counts(len(X), torch.Generator().manual_seed(cfg["seed"]))
+        y_test = random_quadrant_counts(len(X_test), torch.Generator().manual_seed(cfg["seed"] + 1))
+    return X, y, X_test, y_test
 
 
 def train_config(cfg: dict[str, Any], device: torch.device | None = None,
                  progress: bool = True) -> tuple[nn.Module, History]:
     """Build and train the model of ``cfg`` on MNIST's training split (no cache)."""
-    X, y = load_mnist("train")
-    X_test, y_test = load_mnist("test")
     model = build(cfg)
-    history = fit(model, X, y, X_test, y_test, device=device, progress=progress,
+    history = fit(model, *training_data(cfg), device=device, progress=progress,
                   **{k: cfg[k] for k in TRAIN_KEYS})
     return model, history
 
@@ -87,6 +131,31 @@ def cache_dir() -> Path:
     """Where trained models are kept: ``$CVAE_CACHE_DIR``, else ``models/`` in the course's
     data folder (``data/models`` in a clone, a per-user cache folder elsewhere)."""
     return Path(os.environ.get("CVAE_CACHE_DIR") or default_root() / "models").resolve()
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` with every number as a float, so that ``beta=1`` and ``beta=1.0`` (or a numpy
+    number) name one model."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def cache_key(cfg: dict[str, Any]) -> str:
+    """The name of a configuration's trained weights: a hash of its settings and the course's
+    ``MODEL_VERSION``, the same on every device."""
+    text = json.dumps([MODEL_VERSION, _canonical(cfg)], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def cache_path(name: str, cfg: dict[str, Any], device: torch.device) -> Path:
+    """Where the model of ``cfg`` trained on this kind of device is cached: a GPU trains
+    slightly different weights than a CPU, and a lesson's numbers come from one of them."""
+    return cache_dir() / f"{name}-{cache_key(cfg)}-{device.type}.pt"
 
 
 def trained(name: str, device: torch.device | str | None = None,
@@ -98,8 +167,7 @@ def trained(name: str, device: torch.device | str | None = None,
     """
     device = torch.device(device) if device is not None else pick_device()
     cfg = config(name, **overrides)
-    key = hashlib.sha256(json.dumps([cfg, device.type], sort_keys=True).encode()).hexdigest()
-    path = cache_dir() / f"{name}-{key[:12]}.pt"
+    path = cache_path(name, cfg, device)
     if path.is_file():
         model = build(cfg).to(device)
         try:
@@ -111,3 +179,38 @@ def trained(name: str, device: torch.device | str | None = None,
     if len(history.get("seconds", [])) == cfg["num_epochs"]:  # cache finished training only
         checkpoints.save(path, model, history=history, settings=cfg)
     return model, history
+
+
+def keep(name: str, model: nn.Module, history: History, checked: bool,
+         **overrides: Any) -> nn.Module:
+    """Take over the model that your own code trained with the settings of ``name`` (lessons
+    1-5): its weights, in the course's own class, on the same device, in eval mode, which is what
+    the rest of the lesson studies and what the helpers' plots and widgets know.
+
+    It is cached for later lessons only when ``checked`` (your functions passed their
+    self-checks: ``checks.passed(...)``) and the history ``{"test_loss": [...], ...}`` has every
+    epoch of the configuration. Otherwise later lessons train the course's own model instead,
+    so a wrong answer never reaches them.
+    """
+    cfg = config(name, **overrides)
+    device = next(model.parameters()).device
+    course_model = build(cfg).to(device)
+    try:
+        course_model.load_state_dict(model.state_dict())
+    except RuntimeError as err:
+        raise ValueError(
+            f"your {type(model).__name__}'s layers do not match the course's {cfg['model']} "
+            f"with {course_model.config}, so the rest of the lesson cannot study it: build the "
+            f"layers as the exercise asks ({err})") from None
+    epochs = len(history.get("test_loss", []))
+    if not checked:
+        print(f"Not cached: some of the functions that trained your {name} have not passed their "
+              "self-checks, so later lessons will train the course's own model. Fix them, run "
+              "their checks, and train again to share yours.")
+    elif epochs != cfg["num_epochs"]:
+        print(f"Not cached: your {name} trained for {epochs} of its {cfg['num_epochs']} epochs.")
+    else:
+        checkpoints.save(cache_path(name, cfg, device), course_model, history=history,
+                         settings=cfg, trained_by="lesson")
+        print(f"Your {name} passed its checks and is cached: later lessons use it.")
+    return course_model.eval()

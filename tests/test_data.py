@@ -102,14 +102,20 @@ def test_mask_input_refuses_flat_images():
         data.mask_input(torch.rand(2, 784), data.visible_mask(1))
 
 
-def test_random_visible_masks_mix_the_three_tasks_reproducibly():
-    masks = data.random_visible_masks(300, torch.Generator().manual_seed(0))
+def test_random_quadrant_counts_mix_the_three_tasks_reproducibly():
+    counts = data.random_quadrant_counts(300, torch.Generator().manual_seed(0))
+    assert counts.shape == (300,) and counts.dtype == torch.int64
+    masks = data.visible_masks(counts)
     assert masks.shape == (300, 1, 28, 28) and masks.dtype == torch.bool
-    counts = masks.flatten(1).sum(1)
-    assert set(counts.tolist()) == {196, 392, 588}
     for k in (1, 2, 3):
-        assert 50 < (counts == 196 * k).sum() < 150  # each about a third of the time
-        assert (masks[counts == 196 * k] == data.visible_mask(k)).all()
-    again = data.random_visible_masks(300, torch.Generator().manual_seed(0))
-    other = data.random_visible_masks(300, torch.Generator().manual_seed(1))
-    assert torch.equal(masks, again) and not torch.equal(masks, other)
+        assert 50 < (counts == k).sum() < 150  # each about a third of the time
+        assert (masks[counts == k] == data.visible_mask(k)).all()
+        assert (masks[counts == k].flatten(1).sum(1) == 196 * k).all()
+    again = data.random_quadrant_counts(300, torch.Generator().manual_seed(0))
+    other = data.random_quadrant_counts(300, torch.Generator().manual_seed(1))
+    assert torch.equal(counts, again) and not torch.equal(counts, other)
+
+
+def test_quadrant_counts_outside_1_to_3_are_refused():
+    with pytest.raises(ValueError, match="1, 2 or 3"):
+        data.visible_masks(torch.tensor([1, 4]))
