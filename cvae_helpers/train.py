@@ -63,17 +63,18 @@ def average_loss(model: nn.Module, X: Tensor, y: Tensor, beta: float = 1.0,
 
 def fit(model: nn.Module, X: Tensor, y: Tensor, X_test: Tensor | None = None,
         y_test: Tensor | None = None, *, num_epochs: int = 10, lr: float = 1e-3,
-        batch_size: int = 128, beta: float = 1.0, seed: int = 0,
-        lr_schedule: str = "constant", device: torch.device | str | None = None,
+        batch_size: int = 64, beta: float = 1.0, seed: int = 0,
+        lr_schedule: str = "cosine", device: torch.device | str | None = None,
         progress: bool = True) -> History:
     """Train ``model`` in place with Adam and return its per-epoch history (lesson 1).
 
     ``X, y`` are the training images and labels; ``X_test, y_test`` (optional) are scored after
     every epoch. ``seed`` fixes the batch order and the sampling noise, so the same seed and the
     same initial weights give the same trained weights on the same machine. ``lr_schedule`` is
-    ``"constant"``, or ``"cosine"`` to lower the learning rate from ``lr`` toward 0 along a half
-    cosine over the epochs, which settles the weights in fewer epochs. ``device`` defaults
-    to ``pick_device()``; the model and the data move there once.
+    ``"cosine"`` (the course's, as in lesson 1's loop) to lower the learning rate from ``lr``
+    toward 0 along a half cosine over the epochs, which settles the weights in fewer epochs, or
+    ``"constant"``. ``device`` defaults to ``pick_device()``; the model and the data move there
+    once. The defaults are the course's settings (``zoo.TRAINING``).
 
     The history maps ``"train_<part>"`` and ``"test_<part>"`` (each part of ``model.loss``'s
     output, in nats per image) and ``"seconds"`` to one value per finished epoch. Interrupting

@@ -36,7 +36,7 @@ def test_the_same_seed_gives_identical_weights(small_train):
 
 def test_an_interrupt_mid_epoch_keeps_the_model_and_the_history(small_train, capsys):
     X, y = small_train
-    steps_per_epoch = -(-X.shape[0] // 128)
+    steps_per_epoch = -(-X.shape[0] // 64)
     calls = {"n": 0}
 
     class InterruptedInEpoch3(Autoencoder):
