@@ -166,6 +166,32 @@ def test_a_tensor_subclass_cannot_redefine_the_comparison():
     assert "subclass Agreeable" in core.compare(answer(None, None), torch.tensor(1.0))
 
 
+def test_a_tracer_that_rewrites_the_checks_variables_is_caught():
+    import sys
+
+    def tracer(frame, event, arg):
+        if frame.f_code.co_name == "_first_failure":
+            if event == "line" and frame.f_locals.get("hint"):
+                frame.f_locals["hint"] = None  # every case "passes"
+            return tracer
+        return None
+
+    def answer(logits, X):
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code.co_name == "_first_failure":
+                frame.f_trace = tracer
+            frame = frame.f_back
+        sys.settrace(tracer)
+        return torch.tensor(0.0)
+
+    try:
+        passed, message = regrade("checks.check_reconstruction_loss(answer)", {"answer": answer})
+    finally:
+        sys.settrace(None)
+    assert not passed and "sys.settrace" in message
+
+
 def test_a_changed_package_file_is_refused(tmp_path):
     import shutil
     copy = tmp_path / "cvae_helpers"

@@ -242,22 +242,35 @@ def load_package(package_dir: str | Path, expected: dict[str, str]) -> Iterator[
 
 
 def _replaced_by_learner(namespace: dict) -> list[str]:
-    """The functions of torch, math and the builtins that code in ``namespace`` (a notebook's)
-    put in place of the originals, as "torch.allclose"."""
+    """What code in ``namespace`` (a notebook's) put in place of the functions of torch, math,
+    the builtins, or the path by which a verdict is published, as "torch.allclose"; and a
+    tracer it left."""
     import builtins
     import math
 
     import torch.nn.functional as F
 
+    owners = [("torch", torch), ("torch.nn.functional", F), ("math", math), ("builtins", builtins),
+              ("torch.Tensor", torch.Tensor), ("torch.nn.Module", torch.nn.Module)]
+    if "IPython" in sys.modules:
+        from IPython import get_ipython
+        from IPython.core import display_functions
+
+        owners += [("IPython.display", sys.modules["IPython"].display),
+                   ("IPython.core.display_functions", display_functions)]
+        shell = get_ipython()
+        if shell is not None:
+            owners += [("get_ipython()", shell), ("get_ipython().display_pub", shell.display_pub),
+                       ("DisplayPublisher", type(shell.display_pub))]
     found = []
-    for label, owner in (("torch", torch), ("torch.nn.functional", F), ("math", math),
-                         ("builtins", builtins), ("torch.Tensor", torch.Tensor),
-                         ("torch.nn.Module", torch.nn.Module)):
+    for label, owner in owners:
         for key, value in list(vars(owner).items()):
             if isinstance(value, staticmethod | classmethod | types.MethodType):
                 value = value.__func__
             if isinstance(value, types.FunctionType) and value.__globals__ is namespace:
                 found.append(f"{label}.{key}")
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        found.append("sys.settrace")
     return found
 
 
@@ -269,40 +282,50 @@ def regrade(source: str, namespace: dict, package_dir: str | Path, expected: dic
     ``namespace`` holds the learner's answers (a notebook's globals); ``source`` runs in a copy
     of it whose ``checks`` is the private one. With a ``nonce`` (``make grade``), the verdict is
     published as display data of type ``VERDICT_MIME``, for the grader to read from the cell's
-    outputs; without (nbgrader's hidden tests), a failure raises ``CheckFailed``.
+    outputs; without (nbgrader's hidden tests), a failure raises ``CheckFailed``. Either way,
+    finding that the learner's code replaced what the checks or the verdict rely on raises
+    ``CheckFailed``, before or after the learner's code ran.
     """
-    sys.settrace(None)  # a tracer left by the learner's code would see and could alter the check
-    sys.setprofile(None)
+    def untouched() -> None:
+        replaced = _replaced_by_learner(namespace)
+        if replaced:
+            raise CheckFailed(f"the submission replaced {', '.join(replaced)}: its checks cannot "
+                              "be trusted, and score nothing")
+
+    untouched()
     passed_all, message = False, ""
-    replaced = _replaced_by_learner(namespace)
-    if replaced:
-        message = f"the submission replaced {', '.join(replaced)}: the checks cannot be trusted"
-    else:
-        with load_package(package_dir, expected) as package:
-            private = importlib.import_module(package.__name__ + ".checks")
-            scope = {**namespace, "checks": private}
-            for hidden in (False, True):
-                private.core.log.clear()
-                try:  # tensor subclasses cannot redefine the checks' comparisons meanwhile
-                    with private.core.hidden_cases() if hidden else _nothing(), \
-                            torch._C.DisableTorchFunctionSubclass():
-                        exec(compile(source, "<check>", "exec"), scope)
-                except Exception as err:  # the check's own hint is in the log when it got that far
-                    if not private.core.log:
-                        message = f"the check could not run: {type(err).__name__}: {err}"
-                verdicts = list(private.core.log)
-                if not verdicts or not all(v.passed for v in verdicts):
-                    message = next((v.message for v in verdicts if not v.passed), message or
-                                   "the check did not record a verdict")
-                    break
-            else:
-                passed_all = True
+    with load_package(package_dir, expected) as package:
+        private = importlib.import_module(package.__name__ + ".checks")
+        scope = {**namespace, "checks": private}
+        for hidden in (False, True):
+            private.core.log.clear()
+            try:  # tensor subclasses cannot redefine the checks' comparisons meanwhile
+                with private.core.hidden_cases() if hidden else _nothing(), \
+                        torch._C.DisableTorchFunctionSubclass():
+                    exec(compile(source, "<check>", "exec"), scope)
+            except Exception as err:  # the check's own hint is in the log when it got that far
+                if not private.core.log:
+                    message = f"the check could not run: {type(err).__name__}: {err}"
+            verdicts = list(private.core.log)
+            if not verdicts or not all(v.passed for v in verdicts):
+                message = next((v.message for v in verdicts if not v.passed), message or
+                               "the check did not record a verdict")
+                break
+        else:
+            passed_all = True
+    untouched()
     if nonce is None:
         if not passed_all:
             raise CheckFailed(message)
         return
+    import IPython
     from IPython.display import publish_display_data
 
+    home = Path(IPython.__file__).parent
+    if not isinstance(publish_display_data, types.FunctionType) or \
+            not Path(publish_display_data.__code__.co_filename).is_relative_to(home):
+        raise CheckFailed("the submission replaced IPython's publish_display_data: its checks "
+                          "cannot be trusted, and score nothing")
     publish_display_data({VERDICT_MIME: {"nonce": nonce, "passed": passed_all,
                                          "message": "" if passed_all else message}})
 
