@@ -7,9 +7,10 @@
 Every file in it is read before any is run, and each gets one CSV row:
 
 - **Matched by content.** A notebook's lesson is the one its metadata names, else the one whose
-  grade ids or answer functions it holds, else the one its file name names: ``Copy of
-  01_autoencoder.ipynb`` (Colab) and ``jdoe_12345_01_autoencoder.ipynb`` (an LMS) both work.
-  A file that is no notebook, or matches no lesson, gets a row with the error.
+  grade ids or answer functions it holds, else the one its file name names (``Copy of
+  01_autoencoder.ipynb`` from Colab and ``jdoe_12345_01_autoencoder.ipynb`` from an LMS both
+  work), else the lesson of all the other notebooks in the folder. A file that is no notebook,
+  or matches no lesson, gets a row with the error.
 - **No free points.** The grader runs the lesson's own ``grading-context`` cells, the student's
   answer cells (found by their nbgrader ``grade_id``, else by the function they define) and, for
   each check, a grader's check cell; never the lesson's solutions. An exercise whose answer cell
@@ -97,8 +98,11 @@ def read_notebook(data: bytes) -> nbformat.NotebookNode:
     return nb
 
 
-def match_lesson(nb: nbformat.NotebookNode, name: str, lessons: list[Lesson]) -> tuple[Lesson, str]:
-    """The lesson of a submission, and how it was recognised; ValueError when none matches."""
+def match_lesson(nb: nbformat.NotebookNode, name: str, lessons: list[Lesson],
+                 folder_lesson: Lesson | None = None) -> tuple[Lesson, str]:
+    """The lesson of a submission, and how it was recognised: by its content, else its name,
+    else ``folder_lesson``, the one lesson of all the other submissions; ValueError when none
+    matches."""
     by_name = {lesson.name: lesson for lesson in lessons}
     meta = nb.get("metadata", {})
     meta = meta.get(LESSON_KEY, {}) if isinstance(meta, dict) else {}
@@ -121,6 +125,8 @@ def match_lesson(nb: nbformat.NotebookNode, name: str, lessons: list[Lesson]) ->
         rf"(?<![0-9]){lesson.name[:2]}[_ -]", lowered)]
     if len(named) == 1:
         return named[0], "its file name"
+    if folder_lesson:
+        return folder_lesson, "the lesson of the other submissions in the folder"
     raise ValueError("matches no lesson: it holds no lesson's id, grade ids or answer functions, "
                      "and its file name names none (like 01_autoencoder)")
 
@@ -218,9 +224,9 @@ def verdict(cell: nbformat.NotebookNode, nonce: str) -> tuple[bool, str]:
 
 
 def grade_notebook(nb: nbformat.NotebookNode, result: Result, lessons: list[Lesson],
-                   sandbox: Sandbox) -> None:
+                   sandbox: Sandbox, folder_lesson: Lesson | None = None) -> None:
     """Fill ``result`` with the points of the submission ``nb``."""
-    lesson, how = match_lesson(nb, result.submission, lessons)
+    lesson, how = match_lesson(nb, result.submission, lessons, folder_lesson)
     result.lesson = lesson
     if how != "its metadata":
         result.notes.append(f"lesson recognised by {how}")
@@ -325,6 +331,14 @@ def grade_folder(folder: Path, out: Path, limits: Limits | None = None,
         except OSError as err:
             contents[path] = err
     course_before = _course_digest(lessons_folder)
+    matched = set()
+    for path, data in contents.items():
+        try:
+            matched.add(match_lesson(read_notebook(data), path.name, lessons)[0].name)
+        except (ValueError, TypeError, AttributeError):
+            pass
+    folder_lesson = next(lesson for lesson in lessons if lesson.name in matched) \
+        if len(matched) == 1 else None
     feedback = out.parent / f"{out.stem}-feedback"
     feedback.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
@@ -342,7 +356,7 @@ def grade_folder(folder: Path, out: Path, limits: Limits | None = None,
                 try:
                     if isinstance(data, OSError):
                         raise ValueError(f"unreadable: {data.strerror}")
-                    grade_notebook(read_notebook(data), result, lessons, sandbox)
+                    grade_notebook(read_notebook(data), result, lessons, sandbox, folder_lesson)
                 except Tampered as err:
                     result.error = str(err)
                     raise

@@ -21,7 +21,7 @@ import pytest
 
 from cvae_helpers.checks.core import digests
 from cvae_instructor import course, lessons
-from cvae_instructor.grade import grade_folder
+from cvae_instructor.grade import grade_folder, match_lesson
 from cvae_instructor.sandbox import Limits
 
 LESSON = course.NOTEBOOKS / "01_autoencoder.ipynb"
@@ -337,9 +337,22 @@ def test_bad_files_get_their_own_rows_and_the_rest_are_graded(term):
     assert rows["corrupt_01_autoencoder.ipynb"]["error"].startswith("unreadable: not a Jupyter notebook")
     assert rows["corrupt_01_autoencoder.ipynb"]["total"] == ""
     assert rows["receipt.txt"]["error"].startswith("unreadable")
-    assert rows["notes.ipynb"]["error"].startswith("matches no lesson")
-    assert rows["notes.ipynb"]["total"] == "0"
+    # A notebook with nothing of any lesson, in a folder of lesson 1's: lesson 1, no answers.
+    assert rows["notes.ipynb"]["lesson"] == "01_autoencoder" and rows["notes.ipynb"]["total"] == "0"
+    assert "the other submissions in the folder" in rows["notes.ipynb"]["notes"]
     assert len(rows) == 14 and term["order"] == sorted(term["order"])
+
+
+def test_a_notebook_of_no_lesson_is_an_error_where_the_folder_does_not_tell():
+    lessons_ = [lessons.read_lesson(p) for p in course.lesson_paths()]
+    notes = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("hi")])
+    with pytest.raises(ValueError, match="matches no lesson"):
+        match_lesson(notes, "notes.ipynb", lessons_)
+    for name, lesson in (("Copy of 02_variational_autoencoder.ipynb", "02"),
+                         ("jdoe_123_456_04_evaluating_generative_models (1).ipynb", "04"),
+                         ("Lesson 5_jdoe_attempt_2025-03-02_05_cvae_structured_prediction.ipynb", "05"),
+                         ("doejane_LATE_123_03 conditional.ipynb", "03")):
+        assert match_lesson(notes, name, lessons_)[0].name[:2] == lesson, name
 
 
 def test_a_formula_like_name_is_neutralised(term):
