@@ -11,9 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cvae_helpers import checks, course, data, train
+from cvae_helpers import checks, data, train
 from cvae_helpers.evaluate import uniform_in_box
 from cvae_helpers.losses import reconstruction_loss
+from cvae_instructor import course
 
 LESSON = course.NOTEBOOKS / "01_autoencoder.ipynb"
 BCE = F.binary_cross_entropy_with_logits
