@@ -16,7 +16,13 @@ from .lesson1 import (
     check_uniform_in_box,
 )
 from .lesson2 import check_kl_divergence, check_negative_elbo, check_reparameterize
-from .lesson3 import check_condition, check_redraw_as, check_sample_digits
+from .lesson3 import (
+    check_condition,
+    check_cvae,
+    check_linear_probe,
+    check_redraw_as,
+    check_sample_digits,
+)
 from .lesson4 import check_active_units, check_importance_weighted_nll, check_label_entropy
 from .lesson5 import check_conditional_elbo, check_mask_input, check_masked_reconstruction_loss
 
@@ -25,7 +31,8 @@ __all__ = [
     "check_reconstruction_loss", "check_autoencoder_layers", "check_autoencoder",
     "check_train_model", "check_uniform_in_box",
     "check_reparameterize", "check_kl_divergence", "check_negative_elbo",
-    "check_condition", "check_sample_digits", "check_redraw_as",
+    "check_condition", "check_cvae", "check_sample_digits", "check_redraw_as",
+    "check_linear_probe",
     "check_importance_weighted_nll", "check_active_units", "check_label_entropy",
     "check_mask_input", "check_masked_reconstruction_loss", "check_conditional_elbo",
 ]
