@@ -153,13 +153,20 @@ def _reading_line(classifier: nn.Module | None, image: Tensor, asked: int | None
     return line
 
 
+def _share(p: float) -> str:
+    """A share as a percentage that stays readable when small: 12.3%, 0.05%, < 0.01%."""
+    if p < 1e-4:
+        return "less than 0.01%"
+    return f"{p:.1%}" if p >= 0.01 else f"{p:.2%}"
+
+
 def _prior_line(z: Tensor) -> str:
     """Where the code ``z`` lies under the prior N(0, I)."""
     d = z.numel()
     line = (f"<b>Prior</b> N(0, I): log p(z) = {prior_log_density(z):.2f} nats "
             f"(at its mean z = 0: {prior_log_density(torch.zeros(d)):.2f}); |z| = "
-            f"{z.norm().item():.2f}, and {prior_share_farther(z):.1%} of prior draws lie farther "
-            "from the origin")
+            f"{z.norm().item():.2f}, and {_share(prior_share_farther(z))} of prior draws lie "
+            "farther from the origin")
     if d > 2:  # the densest point is not where the draws are
         line += f" (in {d} dimensions a typical draw has |z| near &radic;{d} = {math.sqrt(d):.2f})"
     return line
@@ -287,12 +294,13 @@ def latent_explorer(model, limit: float = 3.0, max_sliders: int = 6, digit: int 
     for control in controls:
         control.observe(redraw, names="value")
     redraw()
-    row = [W.VBox([*controls, readout]), image]
+    row = [W.VBox([*sliders, readout]), image]
     if scatter is not None:
         # the marker is a transparent layer over the scatter, in the same cell of a grid: a
         # redraw sends the marker's few bytes, and the scatter's picture only once
         row.append(W.GridBox([scatter, marker], layout=W.Layout(grid_template_areas='"plot"')))
-    box = W.VBox([W.HBox(row)])
+    # the digits go above the row: ipywidgets 7 draws its buttons wider, and wraps them
+    box = W.VBox([W.HBox(row)] if digit_picker is None else [digit_picker, W.HBox(row)])
     box.sliders, box.digit, box.image, box.readout = sliders, digit_picker, image, readout
     box.scatter, box.marker, box.order = scatter, marker, shown
     return box

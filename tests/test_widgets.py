@@ -173,6 +173,14 @@ def test_the_readout_gives_the_classifiers_reading_and_the_codes_prior_density()
     assert f"{math.exp(-(1.25 ** 2 + 0.5 ** 2) / 2):.1%} of prior draws lie farther" in text
 
 
+def test_small_shares_stay_readable():
+    box = latent_explorer(VAE(2, hidden=(16,)), limit=5.0)
+    box.sliders[0].value = 3.5  # e^(-3.5^2 / 2) = 0.22%
+    assert "0.22% of prior draws lie farther" in text_of(box.readout.value)
+    box.sliders[1].value = 3.5  # e^(-3.5^2) = 0.0005%
+    assert "less than 0.01% of prior draws lie farther" in text_of(box.readout.value)
+
+
 def test_the_prior_share_farther_out_is_the_chi_squared_tail():
     assert prior_share_farther(torch.tensor([3.0, 0.0])) == pytest.approx(math.exp(-4.5))
     draws = torch.randn(200_000, 20, generator=torch.Generator().manual_seed(0))
