@@ -381,9 +381,10 @@ def sample_browser(models: dict[str, VAE], classifier: nn.Module | None = None, 
                          f"first {min(shown, scored)}, each with the digit read and its "
                          "probability (dashed frame: not recognised).")
         scores.value = _html_block(lines)
-        first = slice(0, shown)
-        image.value = judged_grid_html(X[first], read and (read[0][first], read[1][first]),
-                                       asked=asked[first] if asked is not None else None)
+        if read is not None:
+            read = (read[0][:shown], read[1][:shown])
+        image.value = judged_grid_html(X[:shown], read,
+                                       asked=asked[:shown] if asked is not None else None)
 
     for control in (choice, seed, tau):
         control.observe(redraw, names="value")
