@@ -127,7 +127,7 @@ def build_widgets(device: torch.device) -> dict[str, tuple[str, W.Widget]]:
                                           order=widgets.dimensions_by_kl(cvae, X_test, y_test)))
     browsed = {"20-D VAE": vae, "20-D CVAE": cvae, "8-D CVAE": cvae8}
     build("lesson 4: sample browser",
-          "sample_browser(models, clf)  # scores 200 samples",
+          "sample_browser(models, clf)  # scores 100 samples",
           lambda: widgets.sample_browser(browsed, clf))
     build("  for comparison, scoring 1,000",
           "sample_browser(models, clf, scored=1000)",
