@@ -87,6 +87,25 @@ def _draw_codes(mu: Tensor, logvar: Tensor, k: int) -> tuple[Tensor, Tensor]:
     return Z, Normal(mu_k, torch.exp(0.5 * logvar_k)).log_prob(Z).sum(1)
 
 
+def log_densities(model: VAE, X: Tensor, Z: Tensor,
+                  y: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """``(log p(x | z_i), log p(z_i), log q(z_i | x))`` of given codes (lesson 4): ``Z`` is
+    ``[k, N, latent_dim]``, code i of image n of ``X``, and each result is ``[k, N]``, nats.
+
+    log p(x | z) is the Bernoulli log-likelihood of the decoded logits, summed over the pixels;
+    p(z) is the prior N(0, I) and q(z | x) the encoder's N(mu, diag(sigma^2)), each summed over
+    the latent dimensions. A CVAE also takes the labels ``y`` and conditions on them.
+    """
+    k, n, d = Z.shape
+    labels = [y] if isinstance(model, CVAE) else []
+    mu, logvar = model.encode(X, *labels)
+    logits = model.decode(Z.reshape(k * n, d), *[lb.repeat(k) for lb in labels])
+    log_px_z = _bernoulli_log_prob(logits, X.repeat(k, 1, 1, 1)).view(k, n)
+    log_pz = Normal(0.0, 1.0).log_prob(Z).sum(-1)
+    log_qz = Normal(mu, torch.exp(0.5 * logvar)).log_prob(Z).sum(-1)
+    return log_px_z, log_pz, log_qz
+
+
 @torch.no_grad()
 def log_weight_terms(model: VAE, X: Tensor, y: Tensor | None = None, k: int = 100,
                      rows_per_pass: int = 50_000) -> tuple[Tensor, Tensor, Tensor]:
@@ -96,19 +115,18 @@ def log_weight_terms(model: VAE, X: Tensor, y: Tensor | None = None, k: int = 10
 
     Images are processed a few at a time so that ``images * k <= rows_per_pass``, which keeps
     k = 1000 within memory. The first k' rows are k' draws as well, so one call serves every
-    smaller k.
+    smaller k. The noise of each pass is drawn as one ``[k, images, latent_dim]`` tensor, so
+    lesson 4's estimator, drawing the same way, gets the same codes from the same seed.
     """
     model.eval()
     device = next(model.parameters()).device
     chunk, parts = max(1, rows_per_pass // k), []
     for start in range(0, X.shape[0], chunk):
         Xb = X[start:start + chunk].to(device)
-        labels = [y[start:start + chunk].to(device)] if isinstance(model, CVAE) else []
-        Z, log_qz = _draw_codes(*model.encode(Xb, *labels), k)
-        logits = model.decode(Z, *[lb.repeat(k) for lb in labels])
-        log_px_z = _bernoulli_log_prob(logits, Xb.repeat(k, 1, 1, 1))
-        log_pz = Normal(0.0, 1.0).log_prob(Z).sum(1)
-        parts.append([t.view(k, -1).cpu() for t in (log_px_z, log_pz, log_qz)])
+        yb = y[start:start + chunk].to(device) if isinstance(model, CVAE) else None
+        mu, logvar = model.encode(Xb, *([] if yb is None else [yb]))
+        Z = reparameterize(mu.expand(k, *mu.shape), logvar.expand(k, *logvar.shape))
+        parts.append([t.cpu() for t in log_densities(model, Xb, Z, yb)])
     return tuple(torch.cat(terms, dim=1) for terms in zip(*parts, strict=True))
 
 
