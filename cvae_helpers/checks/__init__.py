@@ -15,7 +15,13 @@ from .lesson1 import (
     check_train_model,
     check_uniform_in_box,
 )
-from .lesson2 import check_kl_divergence, check_negative_elbo, check_reparameterize
+from .lesson2 import (
+    check_kl_divergence,
+    check_monte_carlo_kl,
+    check_negative_elbo,
+    check_reparameterize,
+    check_vae,
+)
 from .lesson3 import (
     check_condition,
     check_cvae,
@@ -38,7 +44,8 @@ __all__ = [
     "STRICT_ENV", "CheckFailed", "compare", "passed", "results", "run_cases", "strict",
     "check_autoencoder", "check_autoencoder_layers", "check_reconstruction_loss",
     "check_train_model", "check_uniform_in_box",
-    "check_kl_divergence", "check_negative_elbo", "check_reparameterize",
+    "check_kl_divergence", "check_monte_carlo_kl", "check_negative_elbo", "check_reparameterize",
+    "check_vae",
     "check_condition", "check_cvae", "check_linear_probe", "check_redraw_as", "check_sample_digits",
     "check_active_units", "check_bernoulli_log_likelihood", "check_importance_weighted_nll",
     "check_kl_per_dimension", "check_label_entropy", "check_log_densities",
