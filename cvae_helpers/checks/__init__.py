@@ -12,7 +12,13 @@ from .lesson1 import check_autoencoder_layers, check_reconstruction_loss, check_
 from .lesson2 import check_kl_divergence, check_negative_elbo, check_reparameterize
 from .lesson3 import check_condition, check_redraw_as, check_sample_digits
 from .lesson4 import check_active_units, check_importance_weighted_nll, check_label_entropy
-from .lesson5 import check_conditional_elbo, check_mask_input, check_masked_reconstruction_loss
+from .lesson5 import (
+    check_completion_cvae,
+    check_conditional_elbo,
+    check_mask_input,
+    check_masked_reconstruction_loss,
+    check_visible_masks,
+)
 
 __all__ = [
     "STRICT_ENV", "CheckFailed", "compare", "passed", "results", "run_cases", "strict",
@@ -20,5 +26,6 @@ __all__ = [
     "check_reparameterize", "check_kl_divergence", "check_negative_elbo",
     "check_condition", "check_sample_digits", "check_redraw_as",
     "check_importance_weighted_nll", "check_active_units", "check_label_entropy",
-    "check_mask_input", "check_masked_reconstruction_loss", "check_conditional_elbo",
+    "check_mask_input", "check_visible_masks", "check_masked_reconstruction_loss",
+    "check_conditional_elbo", "check_completion_cvae",
 ]
