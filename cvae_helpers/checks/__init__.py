@@ -38,7 +38,13 @@ from .lesson4 import (
     check_log_densities,
     check_log_weight_terms,
 )
-from .lesson5 import check_conditional_elbo, check_mask_input, check_masked_reconstruction_loss
+from .lesson5 import (
+    check_completion_cvae,
+    check_conditional_elbo,
+    check_mask_input,
+    check_masked_reconstruction_loss,
+    check_visible_masks,
+)
 
 __all__ = [
     "STRICT_ENV", "CheckFailed", "compare", "passed", "results", "run_cases", "strict",
@@ -50,5 +56,6 @@ __all__ = [
     "check_active_units", "check_bernoulli_log_likelihood", "check_importance_weighted_nll",
     "check_kl_per_dimension", "check_label_entropy", "check_log_densities",
     "check_log_weight_terms",
-    "check_conditional_elbo", "check_mask_input", "check_masked_reconstruction_loss",
+    "check_completion_cvae", "check_conditional_elbo", "check_mask_input",
+    "check_masked_reconstruction_loss", "check_visible_masks",
 ]
