@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test colab student figures grade benchmark clean
+.PHONY: lab test colab student figures site grade benchmark clean
 
 # Create the virtual environment once, and reinstall when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -20,7 +20,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 test: $(STAMP)
-	$(BIN)/python -m ruff check cvae_helpers tests benchmarks notebooks
+	$(BIN)/python -m ruff check cvae_helpers tests benchmarks notebooks website
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -v
 
 # Point every Colab badge and setup cell at a fork: make colab REPO=owner/name
@@ -32,9 +32,15 @@ colab: $(STAMP)
 student: $(STAMP)
 	$(BIN)/python -m cvae_helpers.course student
 
-# README's course-map pictures, from the executed lessons, into docs/images/
+# README's course-map pictures, from the executed lessons, into docs/images/; and the website's
+# two in-browser decoders, from the model cache, into website/_static/decoders/
 figures: $(STAMP)
 	$(BIN)/python -m cvae_helpers.course figures
+	$(BIN)/python -m website.export
+
+# The course as a static website, from the lessons as committed (nothing runs), into build/site/
+site: $(STAMP)
+	$(BIN)/python -m website.build build/site
 
 # Score a folder of submitted notebooks: make grade SUBMISSIONS=folder [OUT=grades.csv]
 grade: $(STAMP)
