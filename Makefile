@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # does not (nbgrader's extensions would change a learner's JupyterLab).
 INSTRUCTOR := $(VENV)/.instructor
 
-.PHONY: lab test colab student figures grade nbgrader benchmark clean
+.PHONY: lab test colab student figures site grade nbgrader benchmark clean
 
 # Create the virtual environment once, and reinstall when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -29,7 +29,7 @@ lab: $(STAMP)
 # The notebooks run first: they leave the trained models in the cache that the grading tests
 # (nbgrader's round trip, the blank student copies) then load instead of training.
 test: $(INSTRUCTOR)
-	$(BIN)/python -m ruff check cvae_helpers cvae_instructor tests benchmarks notebooks
+	$(BIN)/python -m ruff check cvae_helpers cvae_instructor tests benchmarks notebooks website
 	$(BIN)/python -m pytest notebooks tests --nbval-lax --nbval-current-env -v
 
 # Point every Colab badge and setup cell at a fork: make colab REPO=owner/name
@@ -41,9 +41,15 @@ colab: $(STAMP)
 student: $(STAMP)
 	$(BIN)/python -m cvae_instructor.course student
 
-# README's course-map pictures, from the executed lessons, into docs/images/
+# README's course-map pictures, from the executed lessons, into docs/images/; and the website's
+# two in-browser decoders, from the model cache, into website/_static/decoders/
 figures: $(STAMP)
 	$(BIN)/python -m cvae_instructor.course figures
+	$(BIN)/python -m website.export
+
+# The course as a static website, from the lessons as committed (nothing runs), into build/site/
+site: $(STAMP)
+	$(BIN)/python -m website.build build/site
 
 # Score a folder of submitted notebooks: make grade SUBMISSIONS=folder [OUT=grades.csv]
 # (and one feedback file per submission in grades-feedback/)
