@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # does not (nbgrader's extensions would change a learner's JupyterLab).
 INSTRUCTOR := $(VENV)/.instructor
 
-.PHONY: lab test colab student figures grade nbgrader benchmark weights clean
+.PHONY: lab test colab student figures site grade nbgrader benchmark weights clean
 
 # Create the virtual environment once, and reinstall when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -31,7 +31,7 @@ lab: $(STAMP)
 # CVAE_WEIGHTS_URL: the lessons train their models rather than download the published ones (the
 # tests of the downloads use a server of their own on 127.0.0.1), so nothing tries the network.
 test: $(INSTRUCTOR)
-	$(BIN)/python -m ruff check cvae_helpers cvae_instructor tests benchmarks notebooks
+	$(BIN)/python -m ruff check cvae_helpers cvae_instructor tests benchmarks notebooks website
 	CVAE_WEIGHTS_URL= $(BIN)/python -m pytest notebooks tests --nbval-lax --nbval-current-env -v
 
 # Point every Colab badge and setup cell at a fork: make colab REPO=owner/name. Then reinstall
@@ -47,9 +47,15 @@ colab: $(STAMP)
 student: $(STAMP)
 	$(BIN)/python -m cvae_instructor.course student
 
-# README's course-map pictures, from the executed lessons, into docs/images/
+# README's course-map pictures, from the executed lessons, into docs/images/; and the website's
+# two in-browser decoders, from the model cache, into website/_static/decoders/
 figures: $(STAMP)
 	$(BIN)/python -m cvae_instructor.course figures
+	$(BIN)/python -m website.export
+
+# The course as a static website, from the lessons as committed (nothing runs), into build/site/
+site: $(STAMP)
+	$(BIN)/python -m website.build build/site
 
 # Score a folder of submitted notebooks: make grade SUBMISSIONS=folder [OUT=grades.csv]
 # (and one feedback file per submission in grades-feedback/)
