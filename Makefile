@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # does not (nbgrader's extensions would change a learner's JupyterLab).
 INSTRUCTOR := $(VENV)/.instructor
 
-.PHONY: lab test colab student figures site grade nbgrader benchmark clean
+.PHONY: lab test colab student figures site grade nbgrader benchmark weights clean
 
 # Create the virtual environment once, and reinstall when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -27,15 +27,21 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 # The notebooks run first: they leave the trained models in the cache that the grading tests
-# (nbgrader's round trip, the blank student copies) then load instead of training.
+# (nbgrader's round trip, the blank student copies) then load instead of training. An empty
+# CVAE_WEIGHTS_URL: the lessons train their models rather than download the published ones (the
+# tests of the downloads use a server of their own on 127.0.0.1), so nothing tries the network.
 test: $(INSTRUCTOR)
 	$(BIN)/python -m ruff check cvae_helpers cvae_instructor tests benchmarks notebooks website
-	$(BIN)/python -m pytest notebooks tests --nbval-lax --nbval-current-env -v
+	CVAE_WEIGHTS_URL= $(BIN)/python -m pytest notebooks tests --nbval-lax --nbval-current-env -v
 
-# Point every Colab badge and setup cell at a fork: make colab REPO=owner/name
+# Point every Colab badge and setup cell at a fork: make colab REPO=owner/name. Then reinstall
+# the package, so that its metadata names the fork too: the published weights come from the
+# fork's release (cvae_helpers/weights.py).
 colab: $(STAMP)
 	@test -n "$(REPO)" || (echo "usage: make colab REPO=owner/name" && exit 2)
 	$(BIN)/python -m cvae_instructor.course colab $(REPO)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
 
 # Refresh the lessons' frames, and write their student copies (solutions removed) into student/
 student: $(STAMP)
@@ -65,6 +71,13 @@ nbgrader: $(INSTRUCTOR)
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/train_speed.py --json build/speed/cpu.json
 	$(BIN)/python benchmarks/quality.py
+
+# Every model the lessons load, trained from scratch on the CPU (about half an hour on 2 cores),
+# into build/weights/ (upload those files to the release v{version}) and the manifest of their
+# hashes, cvae_helpers/weights_manifest.json (commit it): docs/instructors.md, "Publishing
+# trained weights".
+weights: $(STAMP)
+	$(BIN)/python -m cvae_instructor.release build/weights
 
 clean:
 	rm -rf $(VENV) build

@@ -9,6 +9,7 @@ docstring names the lesson that introduces it.
 - ``train``: ``fit``, the one training loop every lesson uses.
 - ``evaluate``: negative ELBO, importance-weighted log-likelihood, classifier scores.
 - ``zoo``: the lessons' model configurations, trained once and cached.
+- ``weights``: the course's published trained weights, downloaded instead of trained.
 - ``plots`` and ``widgets``: figures and interactive controls.
 - ``checkpoints``: atomic save, safe load.
 - ``checks``: the self-checks that follow each exercise.

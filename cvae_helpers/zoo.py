@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from . import checkpoints
+from . import checkpoints, weights
 from .data import default_root, load_mnist, random_quadrant_counts
 from .device import pick_device
 from .models import (
@@ -166,16 +166,20 @@ def cache_path(name: str, cfg: dict[str, Any], device: torch.device) -> Path:
     return cache_dir() / f"{name}-{cache_key(cfg)}-{device.type}.pt"
 
 
-def trained(name: str, device: torch.device | str | None = None,
+def trained(name: str, device: torch.device | str | None = None, fetch: bool = True,
             **overrides: Any) -> tuple[nn.Module, History]:
     """The model ``name`` (with ``overrides``) trained on MNIST: loaded from the cache when it
-    was trained before on this kind of device, else trained now and cached (lessons 1-5).
+    was trained before on this kind of device, else downloaded from the course's published
+    weights when they hold it (``weights``; not with ``fetch=False`` or ``CVAE_FETCH=0``), else
+    trained now, and cached (lessons 1-5).
 
     Returns the model, in eval mode on ``device``, and its training history.
     """
     device = torch.device(device) if device is not None else pick_device()
     cfg = config(name, **overrides)
     path = cache_path(name, cfg, device)
+    if fetch and not path.is_file():
+        weights.fetch(name, cache_key(cfg), path, cfg["num_epochs"])
     if path.is_file():
         model = build(cfg).to(device)
         try:

@@ -4,9 +4,10 @@ copies of its lessons, and nbgrader's source folders.
 The repository is named in one place, ``Repository`` under ``[project.urls]`` in pyproject.toml,
 and so is the version. ``make colab REPO=owner/name`` (``python -m cvae_instructor.course colab
 owner/name``) points pyproject.toml, every lesson's badge and setup cell, the student copies and
-README.md at a fork; ``tests/test_course.py`` keeps them in agreement. The setup cell installs
-the helpers from the tag ``v{version}``, so that a lesson and its helpers match; until that tag
-is pushed, it installs them from main and says so.
+README.md at a fork (and, once the package is reinstalled, the published weights that
+``cvae_helpers.weights`` fetches from the fork's release); ``tests/test_course.py`` keeps them
+in agreement. The setup cell installs the helpers from the tag ``v{version}``, so that a lesson
+and its helpers match; until that tag is pushed, it installs them from main and says so.
 
 ``make student`` (``python -m cvae_instructor.course student``) refreshes each lesson's frame and
 writes ``student/``: each lesson with the code between ``### BEGIN SOLUTION`` and
@@ -345,7 +346,9 @@ USAGE = "usage: python -m cvae_instructor.course colab OWNER/NAME | student | fi
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "colab":
         set_repository(sys.argv[2])
-        print(f"The course now points at https://github.com/{sys.argv[2]}")
+        print(f"The course now points at https://github.com/{sys.argv[2]}, and its published "
+              f"weights at its release v{VERSION} (once the package is reinstalled: make colab "
+              "does it)")
     elif sys.argv[1:] == ["student"]:
         for copy in make_student_copies():
             print(f"wrote {copy.relative_to(COURSE_ROOT)}")

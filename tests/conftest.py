@@ -32,3 +32,10 @@ def small_test(mnist_test):
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _no_published_weights(monkeypatch):
+    """Unit tests train (or stub) their models and never reach for the network: no weights URL.
+    tests/test_weights.py points it at a server of its own on 127.0.0.1."""
+    monkeypatch.setenv("CVAE_WEIGHTS_URL", "")
