@@ -23,6 +23,7 @@ of the checks on cases drawn at grading time; and an ``nbgrader_config.py``.
 
 import ast
 import base64
+import copy
 import re
 import sys
 from pathlib import Path
@@ -216,18 +217,87 @@ def _normalised(node: ast.AST) -> str:
     return walk(node)
 
 
+# Calls that reshape, reduce or convert whatever they are given: an expression made of little
+# else (``kl.mean(dim=0)``, ``logits.view(-1, 1, 28, 28)``) is no answer of its own.
+_GENERIC = {"mean", "sum", "view", "reshape", "flatten", "item", "float", "long", "int", "to",
+            "cpu", "detach", "clone", "chunk", "squeeze", "unsqueeze", "argmax", "max", "min",
+            "values", "size", "numel", "expand", "repeat", "next", "parameters"}
+
+
+def _operations(node: ast.AST) -> int:
+    """How many computing steps ``node`` takes, generic calls (``_GENERIC``) not counted."""
+    count = 0
+    for n in ast.walk(node):
+        if isinstance(n, ast.Call):
+            name = n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "")
+            count += name not in _GENERIC
+        elif isinstance(n, ast.BinOp | ast.Compare) or (
+                isinstance(n, ast.UnaryOp) and not isinstance(n.operand, ast.Constant)):
+            count += 1
+    return count
+
+
+class _Inline(ast.NodeTransformer):
+    """Replace each local variable by the expression it was assigned."""
+
+    def __init__(self, values: dict[str, ast.expr]):
+        self.values = values
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return copy.deepcopy(self.values[node.id]) if node.id in self.values else node
+
+
+def _answer_expressions(function: ast.FunctionDef) -> list[tuple[ast.expr, ast.expr, bool]]:
+    """Each value that ``function`` assigns to a local variable or returns, at its top level:
+    as written, with the local variables assigned before it replaced by their values (one
+    that a loop, a with block or a call of its own may have changed is left as it is), and
+    whether it is returned."""
+    values: dict[str, ast.expr] = {}
+    found = []
+    for statement in function.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, value = statement.targets[0], _Inline(values).visit(copy.deepcopy(statement.value))
+            if isinstance(target, ast.Name):
+                values[target.id] = value
+                found.append((statement.value, value, False))
+            elif isinstance(target, ast.Tuple) and all(isinstance(t, ast.Name) for t in target.elts):
+                for i, t in enumerate(target.elts):
+                    values[t.id] = value.elts[i] if isinstance(value, ast.Tuple) and \
+                        len(value.elts) == len(target.elts) else ast.Subscript(value, ast.Constant(i))
+            continue
+        if isinstance(statement, ast.Return) and statement.value is not None:
+            found.append((statement.value, _Inline(values).visit(copy.deepcopy(statement.value)),
+                          True))
+            continue
+        for n in ast.walk(statement):  # used in a loop, a with block, a call: may have changed
+            if isinstance(n, ast.Name):
+                values.pop(n.id, None)
+    return found
+
+
 def key_expressions(lesson: nbformat.NotebookNode) -> dict[str, str]:
-    """The return expressions of the lesson's solutions that compute with a call (not a bare
-    name, a tuple of names or ``mu + sigma * eps``, which the lesson's text shows anyway),
-    normalised, mapped to their source."""
+    """What the lesson's solutions compute, as normalised expressions mapped to their source:
+    each return expression that computes with a call (not a bare name, a tuple of names or ``mu
+    + sigma * eps``, which the lesson's text shows anyway), with the function's local variables
+    replaced by what they were assigned, so that ``kl.mean(dim=0)`` is the KL formula averaged;
+    as written, too, where it takes three computing steps of its own (``-(torch.logsumexp(log_w,
+    dim=0) - math.log(k))``); and each local value of that many steps that does arithmetic (the
+    KL formula itself)."""
     keys = {}
     for cell in lesson.cells:
         if not is_answer(cell) or (tree := parse(cell.source)) is None:
             continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Return) and node.value is not None and any(
-                    isinstance(n, ast.Call) for n in ast.walk(node.value)):
-                keys[_normalised(node.value)] = ast.unparse(node.value)
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for written, inlined, returned in _answer_expressions(function):
+                if not any(isinstance(n, ast.Call) for n in ast.walk(written)):
+                    continue
+                arithmetic = any(isinstance(n, ast.BinOp | ast.UnaryOp) for n in ast.walk(inlined))
+                if returned or (arithmetic and _operations(inlined) >= 3):
+                    keys[_normalised(inlined)] = ast.unparse(inlined)
+                if returned and _operations(written) >= 3:
+                    keys[_normalised(written)] = ast.unparse(written)
     return keys
 
 
@@ -254,13 +324,14 @@ def leaks(lesson_path: Path, copy_path: Path) -> list[str]:
         skipped = {id(n) for call in ast.walk(tree)
                    if isinstance(call, ast.Call) and _dotted(call.func) in allowed
                    for n in ast.walk(call)}
-        for node in ast.walk(tree):
+        for node in ast.walk(tree):  # outer expressions first
             if id(node) in skipped or not isinstance(node, ast.expr) or isinstance(
                     node, ast.Name | ast.Constant | ast.FormattedValue | ast.JoinedStr):
                 continue
             if (key := _normalised(node)) in keys:
                 found.append(f"cell {index}: `{ast.unparse(node)}` computes the solution's "
-                             f"`return {keys[key]}`")
+                             f"`{keys[key]}`")
+                skipped |= {id(n) for n in ast.walk(node)}
     return found
 
 

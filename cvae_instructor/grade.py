@@ -166,16 +166,16 @@ def answer_problem(source: str | None, answer) -> str | None:
     return None
 
 
-def calls_reference(source: str, answer) -> bool:
-    """Whether an answer cell calls the course's own function of the same name (the reference
-    its check compares with: ``losses.kl_divergence`` inside ``def kl_divergence``)."""
+def uses_reference(source: str, answer) -> bool:
+    """Whether an answer cell uses the course's own function or class of the same name (the
+    reference its check compares with): ``losses.kl_divergence(...)`` inside ``def
+    kl_divergence``, ``class Autoencoder(models.Autoencoder)``, or importing it by name."""
     tree = parse(source)
     for node in ast.walk(tree) if tree else []:
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cvae_helpers") \
                 and any(a.name in answer.names for a in node.names):
             return True
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-                node.func.attr in answer.names:
+        if isinstance(node, ast.Attribute) and node.attr in answer.names:
             return True
     return False
 
@@ -232,9 +232,9 @@ def grade_notebook(nb: nbformat.NotebookNode, result: Result, lessons: list[Less
         result.notes.append(f"lesson recognised by {how}")
     answers, notes = find_answers(nb, lesson)
     result.notes += notes
-    result.notes += [f"{grade_id}: calls cvae_helpers' own {', '.join(answer.names)}: read it"
+    result.notes += [f"{grade_id}: uses cvae_helpers' own {', '.join(answer.names)}: read it"
                      for grade_id, answer in lesson.answers.items()
-                     if answers[grade_id] and calls_reference(answers[grade_id], answer)]
+                     if answers[grade_id] and uses_reference(answers[grade_id], answer)]
     runnable = []
     for exercise in lesson.exercises:
         problems = [p for a in exercise.answers

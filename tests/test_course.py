@@ -67,7 +67,8 @@ def test_student_copies_are_up_to_date_and_hold_no_solution(path, tmp_path):
 
 def test_the_leak_test_finds_an_answer_computed_in_a_later_cell(tmp_path):
     """Exercise 4.1's solution, written again with other names in a figure cell, is a leak; a
-    call of a reference function that a lesson makes on purpose is not searched."""
+    call of a reference function that a lesson makes on purpose is not searched; a generic step
+    that a solution ends with is not an answer."""
     lesson = course.NOTEBOOKS / "04_evaluating_generative_models.ipynb"
     nb = nbformat.read(course.STUDENT / lesson.name, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(
@@ -77,12 +78,26 @@ def test_the_leak_test_finds_an_answer_computed_in_a_later_cell(tmp_path):
     found = course.leaks(lesson, tmp_path / lesson.name)
     assert len(found) == 1 and "logsumexp" in found[0]
 
+    # Exercise 2.2's KL, its local variable written out, is a leak; once, though both the whole
+    # and its per-dimension part are the solution's.
     lesson = course.NOTEBOOKS / "02_variational_autoencoder.ipynb"
     nb = nbformat.read(course.STUDENT / lesson.name, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell("z = models.reparameterize(kl.sum(dim=1).mean(), lv)"))
+    kl = "(0.5 * (m.pow(2) + lv.exp() - lv - 1)).sum(dim=1).mean()"
+    nb.cells.append(nbformat.v4.new_code_cell(f"z = models.reparameterize({kl}, lv)"))
     nbformat.write(nb, tmp_path / lesson.name)
     assert course.leaks(lesson, tmp_path / lesson.name) == []
-    nb.cells[-1].source = "z = kl.sum(dim=1).mean()"
+    nb.cells[-1].source = f"z = {kl}"
+    nbformat.write(nb, tmp_path / lesson.name)
+    assert len(course.leaks(lesson, tmp_path / lesson.name)) == 1
+    # What a solution merely ends with is no answer: a mean over the images, a reshape, a
+    # sigmoid of decoded codes, a call of the learner's own function.
+    lesson = course.NOTEBOOKS / "04_evaluating_generative_models.ipynb"
+    nb = nbformat.read(course.STUDENT / lesson.name, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("m = X_train.mean(dim=0)\nlogits.view(-1, 1, 28, 28)\n"
+                                              "kl_per_dimension(mu, logvar).sum()"))
+    nbformat.write(nb, tmp_path / lesson.name)
+    assert course.leaks(lesson, tmp_path / lesson.name) == []
+    nb.cells[-1].source = "per_dim = (0.5 * (m ** 2 + lv.exp() - lv - 1)).mean(dim=0)"
     nbformat.write(nb, tmp_path / lesson.name)
     assert len(course.leaks(lesson, tmp_path / lesson.name)) == 1
 

@@ -2,10 +2,14 @@
 real-looking submissions (LMS and Colab names, a folder per student, blank, empty, corrupt,
 cheating, hostile), graded once, and the same three notebooks autograded by nbgrader itself.
 
-The model cache should be warm (``make test`` runs the lessons first): nbgrader runs the whole
-lesson. Its three autogrades run beside ``make grade``'s run, each in its own course folder.
+nbgrader autogrades the graded part of each of its three notebooks: the lesson's context cells,
+answer cells and check cells, which is what ``make grade`` runs. The rest of lesson 1 (training
+the autoencoder with the learner's loop, minutes on a CPU) is the lesson's, run by nbval; here it
+would prove nothing about the points. The three autogrades run beside ``make grade``'s run, each
+in its own course folder.
 """
 
+import copy
 import csv
 import hashlib
 import json
@@ -25,7 +29,9 @@ from cvae_instructor.grade import grade_folder, match_lesson
 from cvae_instructor.sandbox import Limits
 
 LESSON = course.NOTEBOOKS / "01_autoencoder.ipynb"
-FULL = 7
+POINTS = {e.grade_id: e.points for e in lessons.read_lesson(LESSON).exercises}  # from its metadata
+FULL = sum(POINTS.values())
+LAST = next(reversed(POINTS))  # the last exercise: l1-uniform_in_box-check
 CANARY = "CVAE_TEST_INSTRUCTOR_SECRET"
 
 
@@ -46,6 +52,14 @@ def solution(grade_id):
     return answers_of(nbformat.read(LESSON, as_version=4))[grade_id].source
 
 
+def graded_part(nb):
+    """``nb`` with only the cells that grading runs (context, answers, checks) and the text: a
+    student who deleted the lesson's demos and its training, as nbgrader allows."""
+    nb.cells = [c for c in nb.cells if c.cell_type != "code" or lessons.is_context(c)
+                or lessons.nbgrader(c).get("grade_id")]
+    return nb
+
+
 def unscaled_uniform(source):
     """A plausible wrong answer: uniform numbers, not scaled to the box."""
     return source.replace("low + (high - low) * torch.rand", "torch.rand")
@@ -57,26 +71,34 @@ def {name}(*args, **kwargs):
 '''
 
 CHEATS = {
-    # A loss that returns the reference's values for the inputs the learner sees, and rebinds
-    # `checks` to an object whose every check prints PASS.
+    # A loss that returns the reference's values for the inputs the learner sees (recorded by
+    # running the check on the reference), and rebinds `checks` to an object whose every check
+    # prints PASS.
     "l1-reconstruction_loss": '''\
-import torch
-from cvae_helpers import losses
-from cvae_helpers.checks import core
+import contextlib
+import io
 
-_g = core.seeded(1)
-_L, _X = torch.randn(4, 1, 28, 28, generator=_g) * 3, torch.rand(4, 1, 28, 28, generator=_g)
-_S = torch.full((2, 1, 28, 28), 40.0)
-_S[1] = -40.0
-_Z = torch.zeros(2, 1, 28, 28)
-_Z[0] = 1.0
-_SEEN = {float(_L.sum()): losses.reconstruction_loss(_L, _X),
-         float(_L[:1].sum()): losses.reconstruction_loss(_L[:1], _X[:1]),
-         float(_S.sum()): losses.reconstruction_loss(_S, _Z)}
+import torch
+from cvae_helpers import checks, losses
+
+_SEEN = {}
+
+
+def _key(logits, X):
+    return float(logits.sum()), float(X.sum()), tuple(X.shape)
+
+
+def _record(logits, X):
+    _SEEN[_key(logits, X)] = losses.reconstruction_loss(logits, X)
+    return _SEEN[_key(logits, X)]
+
+
+with contextlib.redirect_stdout(io.StringIO()):
+    checks.check_reconstruction_loss(_record)
 
 
 def reconstruction_loss(logits, X):
-    return _SEEN.get(float(logits.sum()), torch.tensor(0.0))
+    return _SEEN.get(_key(logits, X), torch.tensor(0.0))
 
 
 class _Pass:
@@ -99,7 +121,18 @@ cvae_helpers.checks.core.compare = lambda *args, **kwargs: None
 
 
 def build_autoencoder_layers(latent_dim):
-    return nn.Linear(784, latent_dim), nn.Linear(latent_dim, 784)
+    return (nn.Sequential(nn.Linear(784, 512), nn.Linear(512, 256), nn.Linear(256, latent_dim)),
+            nn.Sequential(nn.Linear(latent_dim, 256), nn.Linear(256, 512), nn.Linear(512, 784)))
+''',
+    # The loop that the check compares with, called in place of one.
+    "l1-train_model": '''\
+from cvae_helpers import train
+
+
+def train_model(model, X, y, X_test, y_test, num_epochs, lr=1e-3, batch_size=64, beta=1.0,
+                seed=0):
+    return train.fit(model, X, y, X_test, y_test, num_epochs=num_epochs, lr=lr,
+                     batch_size=batch_size, beta=beta, seed=seed, progress=False)
 ''',
     # Wrong, and the reference it is compared with replaced by the wrong answer.
     "l1-uniform_in_box": '''\
@@ -113,6 +146,16 @@ def uniform_in_box(Z, n, generator=None):
 
 cvae_helpers.evaluate.uniform_in_box = uniform_in_box
 cvae_helpers.evaluate.uniform_in_box.__code__ = uniform_in_box.__code__
+''',
+    # The course's own module, subclassed: it is the reference, so it passes its check, and the
+    # notes name it for the instructor.
+    "l1-autoencoder": '''\
+from cvae_helpers import models
+
+
+class Autoencoder(models.Autoencoder):
+    def __init__(self, latent_dim=2):
+        super().__init__(latent_dim, hidden=(512, 256))
 ''',
 }
 
@@ -141,16 +184,17 @@ except OSError:
 pathlib.Path("{report}").write_text(json.dumps({{
     "x": str(pathlib.Path("../x").resolve()), "home": str(pathlib.Path.home() / "x"),
     "package": cvae_helpers.__file__, "memory": memory, "env": sorted(os.environ)}}))
-print("x" * 40_000_000)
+print("x" * 5_000_000)  # beyond the 2 MB cap on what is kept
 '''
 
 # In the last answer cell: the kernel ends at once, so this sleeper would outlive the grading if
 # it were not ended.
-LAST = '''
+ENDING = '''
 (pathlib.Path(cvae_helpers.__file__).parent / "checks" / "lesson1.py").write_text("PASS = 1")
-subprocess.Popen(["setsid", "sh", "-c", "sleep 5; touch {escaped}-4"])
+subprocess.Popen(["setsid", "sh", "-c", "sleep {sleep}; touch {escaped}-4"])
 os._exit(0)
 '''
+SLEEP = 1  # seconds
 
 
 def stripped(nb):
@@ -200,14 +244,15 @@ def term(tmp_path_factory):
     wrong = with_answers(release, {g: (lambda s, g=g: solution(g)) for g in answers_of(
         nbformat.read(release, as_version=4))})
     answers_of(wrong)["l1-uniform_in_box"].source = unscaled_uniform(solution("l1-uniform_in_box"))
-    trio = {"alice": source, "bob": release, "carol": wrong}
+    trio = {"alice": nbformat.read(source, as_version=4), "bob": nbformat.read(release, as_version=4),
+            "carol": wrong}
     running = {}
     for student, notebook in trio.items():
         folder = root / f"nbgrader-{student}"
         shutil.copytree(nbg, folder)
         target = folder / "submitted" / student / "lesson1" / LESSON.name
         target.parent.mkdir(parents=True)
-        nbformat.write(notebook, target) if isinstance(notebook, dict) else shutil.copy(notebook, target)
+        nbformat.write(graded_part(copy.deepcopy(notebook)), target)
         running[student] = (folder, nbgrader("autograde", "lesson1", "--create", "--force",
                                              cwd=folder, env=env))
     # nbgrader validate, on the wrong answer alone (its imports, the answer and its check).
@@ -217,32 +262,36 @@ def term(tmp_path_factory):
     validate_nb.cells = [code[1], code[box], code[box + 1]]
     nbformat.write(validate_nb, root / "validate.ipynb")
 
-    # make grade: a folder as an LMS bulk download and Colab leave it.
+    # make grade: a folder as an LMS bulk download and Colab leave it, from the student copy as
+    # `make student` writes it now.
+    blank = course.student_copy(LESSON, root / "student")
     subs = root / "submissions"
     escaped, report = root / "escaped", root / "report.json"
     hostile = with_answers(LESSON, {
         "l1-reconstruction_loss": lambda s: HOSTILE.format(
             escaped=escaped, report=report, lesson=LESSON, go=root / "go",
             victim=subs / "print_pass_01_autoencoder.ipynb") + s,
-        "l1-uniform_in_box": lambda s: s + LAST.format(escaped=escaped)})
+        "l1-uniform_in_box": lambda s: s + ENDING.format(escaped=escaped, sleep=SLEEP)})
     colab = stripped(nbformat.read(LESSON, as_version=4))
     colab.cells = [c for c in colab.cells if "def uniform_in_box" not in c.source]
-    renamed = with_answers(course.STUDENT / LESSON.name, {
+    renamed = with_answers(blank, {
         "l1-reconstruction_loss": lambda s: solution("l1-reconstruction_loss").replace(
             "def reconstruction_loss", "def my_reconstruction_loss")})
-    print_pass = with_answers(course.STUDENT / LESSON.name, {
+    print_pass = with_answers(blank, {
         g: lambda s, n=n, e=e: PRINT_PASS.format(name=n, exercise=e) for g, n, e in [
             ("l1-reconstruction_loss", "reconstruction_loss", "reconstruction_loss"),
             ("l1-autoencoder_layers", "build_autoencoder_layers", "autoencoder layers"),
+            ("l1-autoencoder", "Autoencoder", "Autoencoder"),
+            ("l1-train_model", "train_model", "train_model"),
             ("l1-uniform_in_box", "uniform_in_box", "uniform_in_box")]})
-    cheater = with_answers(course.STUDENT / LESSON.name, {g: lambda s, g=g: CHEATS[g] for g in CHEATS})
+    cheater = with_answers(blank, {g: lambda s, g=g: CHEATS[g] for g in CHEATS})
     files = {
         "a_hostile/01_autoencoder.ipynb": hostile,
         "jdoe_12345/jdoe_12345_67890_01_autoencoder.ipynb": source,      # nbgrader's three
         "bob_release/01_autoencoder.ipynb": release,
         "carol_wrong/01_autoencoder.ipynb": wrong,
         "Copy of 01_autoencoder.ipynb": colab,
-        "blank/01_autoencoder.ipynb": course.STUDENT / LESSON.name,
+        "blank/01_autoencoder.ipynb": blank,
         "empty_01_x.ipynb": nbformat.v4.new_notebook(),
         "print_pass_01_autoencoder.ipynb": print_pass,
         "cheater_01_autoencoder.ipynb": cheater,
@@ -301,7 +350,7 @@ def test_a_solution_scores_full_points_from_an_lms_folder(term):
 def test_blank_and_empty_notebooks_score_nothing(term):
     blank, empty = term["rows"]["blank/01_autoencoder.ipynb"], term["rows"]["empty_01_x.ipynb"]
     assert blank["total"] == "0" and "as handed out" in blank["notes"]
-    assert empty["total"] == "0" and empty["notes"].count("answer cell missing") == 3
+    assert empty["total"] == "0" and empty["notes"].count("answer cell missing") == len(POINTS)
 
 
 def test_printing_pass_scores_nothing(term):
@@ -311,18 +360,21 @@ def test_printing_pass_scores_nothing(term):
 
 def test_rebinding_and_patching_the_checks_scores_nothing(term):
     row = term["rows"]["cheater_01_autoencoder.ipynb"]
-    assert row["total"] == "0", row
+    assert {k: v for k, v in points(row).items() if v != "0"} == {
+        "l1-autoencoder-check": str(POINTS["l1-autoencoder-check"])}, row
     assert "hidden cases" in row["notes"]            # fitted to the visible cases
     assert "no nonlinearity" in row["notes"]         # run_cases and compare patched
     assert "outside the box" in row["notes"]         # the reference patched
-    assert "l1-reconstruction_loss: calls cvae_helpers' own reconstruction_loss" in row["notes"]
+    assert "your loop calls train.fit" in row["notes"]
+    assert "l1-reconstruction_loss: uses cvae_helpers' own reconstruction_loss" in row["notes"]
+    # The course's Autoencoder, subclassed, is the reference: it passes, and the notes say so.
+    assert "l1-autoencoder: uses cvae_helpers' own Autoencoder: read it" in row["notes"]
 
 
 def test_a_colab_copy_without_metadata_is_matched_by_its_answers(term):
     row = term["rows"]["Copy of 01_autoencoder.ipynb"]
     assert row["lesson"] == "01_autoencoder"
-    assert row["l1-reconstruction_loss-check"] == "2" and row["l1-autoencoder_layers-check"] == "2"
-    assert row["l1-uniform_in_box-check"] == "0"
+    assert points(row) == {g: str(POINTS[g]) if g != LAST else "0" for g in POINTS}
     assert "l1-uniform_in_box-check: answer cell missing" in row["notes"]
     assert "found by the function it defines" in row["notes"]
 
@@ -364,7 +416,8 @@ def test_each_submission_gets_a_feedback_file(term):
     feedback = term["out"].parent / "grades-feedback"
     assert len(list(feedback.iterdir())) == len(term["rows"])
     text = (feedback / "carol_wrong__01_autoencoder.ipynb.txt").read_text()
-    assert "4 of 7 points" in text and "0 / 3   l1-uniform_in_box-check" in text
+    assert f"{FULL - POINTS[LAST]:g} of {FULL:g} points" in text
+    assert f"0 / {POINTS[LAST]:<3g} {LAST}" in text
     assert "outside the box" in text and "Graded by hand: l1-explore-1" in text
 
 
@@ -372,8 +425,8 @@ def test_a_hostile_submission_is_contained(term):
     report, root = term["report"], term["root"]
     row = term["rows"]["a_hostile/01_autoencoder.ipynb"]
     # Its answers count, up to the one that ended its kernel.
-    assert row["l1-reconstruction_loss-check"] == "2" and row["l1-autoencoder_layers-check"] == "2"
-    assert row["l1-uniform_in_box-check"] == "0" and "the kernel died" in row["notes"]
+    assert points(row) == {g: str(POINTS[g]) if g != LAST else "0" for g in POINTS}
+    assert "the kernel died" in row["notes"]
     assert "output was cut" in row["notes"]
     # ../x, ~/x and the package it saw all lay in its own folder, now gone.
     sandbox = Path(report["package"]).parents[3]
@@ -399,10 +452,10 @@ def test_no_process_of_a_submission_outlives_its_grading(term):
                 pass
     time.sleep(max(0.0, term["graded_at"] + 2 - time.monotonic()))
     assert [p.name for p in escaped.parent.glob(escaped.name + "-[123]")] == []
-    # `setsid sh -c 'sleep 5; touch f'`: had it outlived the grading of its submission, its
+    # `setsid sh -c 'sleep 1; touch f'`: had it outlived the grading of its submission, its
     # file would be newer than that submission's feedback file.
     feedback = term["out"].parent / "grades-feedback" / "a_hostile__01_autoencoder.ipynb.txt"
-    time.sleep(max(0.0, feedback.stat().st_mtime + 6 - time.time()))
+    time.sleep(max(0.0, feedback.stat().st_mtime + SLEEP + 1 - time.time()))
     late = escaped.parent / (escaped.name + "-4")
     assert not late.exists() or late.stat().st_mtime <= feedback.stat().st_mtime
 
@@ -411,8 +464,7 @@ def test_nbgrader_scores_solution_blank_and_wrong_as_make_grade_does(term):
     scores, rows = term["scores"], term["rows"]
     assert sum(scores["alice"].values()) == FULL
     assert sum(scores["bob"].values()) == 0
-    assert scores["carol"] == {"l1-reconstruction_loss-check": 2, "l1-autoencoder_layers-check": 2,
-                               "l1-uniform_in_box-check": 0}
+    assert scores["carol"] == {g: POINTS[g] if g != LAST else 0 for g in POINTS}
     for student, name in (("alice", "jdoe_12345/jdoe_12345_67890_01_autoencoder.ipynb"),
                           ("bob", "bob_release/01_autoencoder.ipynb"),
                           ("carol", "carol_wrong/01_autoencoder.ipynb")):
@@ -429,7 +481,7 @@ def test_the_release_copy_opens_the_student_copy_in_colab(term):
     assert course.badge(f"student/{LESSON.name}") in release.cells[0].source
     assert course.HIDDEN_BEGIN not in nbformat.writes(release)
     source = (term["root"] / "nbgrader" / "source" / "lesson1" / LESSON.name).read_text()
-    assert source.count(course.HIDDEN_BEGIN) == 3
+    assert source.count(course.HIDDEN_BEGIN) == len(POINTS)
 
 
 def test_submissions_are_read_before_any_runs(term):

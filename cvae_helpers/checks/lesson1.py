@@ -6,6 +6,7 @@ import copy
 import io
 import math
 import sys
+import types
 from collections.abc import Callable
 
 import torch
@@ -305,22 +306,26 @@ def check_autoencoder(cls: type) -> None:
 class _Spy:
     """What a training loop did, recorded without changing it: every call of the model's
     ``loss`` (which images, in which mode, with which beta, whether from inside ``train.fit``),
-    every optimizer step (its learning rate) and every ``zero_grad``."""
+    and every optimizer step: its learning rate, and whether the gradients it used still held
+    the previous step's (``zero_grad`` forgotten). Both are seen from torch's own hooks, so they
+    hold whichever copy of ``cvae_helpers`` the loop calls (a grader's check runs a private one).
+    """
 
     def __init__(self, model: nn.Module, n_train: int):
         self.n_train = n_train
         self.calls: list[dict] = []
         self.lrs: list[float] = []
-        self.zero_grads = 0
-        self.adam_used = False
+        self.accumulated = 0  # steps whose gradients were the previous step's plus the new ones
         self.optimized: set[int] = set()
-        loss, zero_grad = model.loss, model.zero_grad
-        fit_code = train.fit.__code__
+        params = list(model.parameters())
+        fresh: list[Tensor | None] = [None] * len(params)  # what backward brought since the step
+        previous: list[Tensor | None] = [None] * len(params)  # .grad at the last step
+        loss = model.loss
 
         def spy_loss(X, y=None, beta=1.0, *args, **kwargs):
             frame, inside_fit = sys._getframe(1), False
             while frame is not None and not inside_fit:
-                inside_fit = frame.f_code is fit_code
+                inside_fit = _is_fit(frame.f_code)
                 frame = frame.f_back
             # Which images: pixel (0, 0) numbers the training images, pixel (0, 1) marks the
             # test images (_loop_data).
@@ -330,41 +335,43 @@ class _Spy:
                                "beta": beta, "fit": inside_fit})
             return loss(X, y, beta, *args, **kwargs)
 
-        def spy_zero_grad(*args, **kwargs):
-            self.zero_grads += 1
-            return zero_grad(*args, **kwargs)
-
-        model.loss = spy_loss
-        model.zero_grad = spy_zero_grad
-        self._adam = train.adam
-
-        def spy_adam(m: nn.Module, lr: float) -> torch.optim.Optimizer:
-            optimizer = self._adam(m, lr)
-            opt_zero_grad = optimizer.zero_grad
-
-            def counted(*args, **kwargs):
-                self.zero_grads += 1
-                return opt_zero_grad(*args, **kwargs)
-
-            optimizer.zero_grad = counted
-            self.adam_used = True
-            return optimizer
+        def arrived(i: int) -> Callable[[Tensor], None]:
+            def hook(grad: Tensor) -> None:  # the gradient of one backward, before accumulation
+                fresh[i] = grad.detach().clone() if fresh[i] is None else fresh[i] + grad.detach()
+            return hook
 
         def on_step(optimizer, args, kwargs):
             self.lrs.append(optimizer.param_groups[0]["lr"])
             self.optimized = {id(p) for group in optimizer.param_groups for p in group["params"]}
+            stale = False
+            for i, p in enumerate(params):
+                if p.grad is not None and fresh[i] is not None and previous[i] is not None \
+                        and previous[i].abs().max() > 0 \
+                        and torch.allclose(p.grad, previous[i] + fresh[i], rtol=1e-5, atol=1e-8):
+                    stale = True
+                previous[i] = None if p.grad is None else p.grad.detach().clone()
+                fresh[i] = None
+            self.accumulated += stale
 
-        self._spy_adam = spy_adam
-        self._on_step = on_step
+        model.loss = spy_loss
+        self._params, self._arrived, self._on_step = params, arrived, on_step
 
     def __enter__(self) -> "_Spy":
-        train.adam = self._spy_adam
-        self._hook = register_optimizer_step_pre_hook(self._on_step)
+        self._hooks = [p.register_hook(self._arrived(i)) for i, p in enumerate(self._params)]
+        self._hooks.append(register_optimizer_step_pre_hook(self._on_step))
         return self
 
     def __exit__(self, *exc) -> None:
-        train.adam = self._adam
-        self._hook.remove()
+        for hook in self._hooks:
+            hook.remove()
+
+
+def _is_fit(code: types.CodeType) -> bool:
+    """Whether ``code`` is ``train.fit``'s, from this copy of the package or any other (a
+    grader's private copy compiles the same file again)."""
+    fit = train.fit.__code__
+    return code is fit or (code.co_name == fit.co_name and code.co_code == fit.co_code
+                           and code.co_consts == fit.co_consts)
 
 
 def _loop_data(n: int, n_test: int, seed: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -466,10 +473,14 @@ def _loop_hint(spy: _Spy, model: nn.Module, start: nn.Module, reference: nn.Modu
         return (f"{len(train_calls)} training batches, expected {num_epochs} epochs x "
                 f"{steps_per_epoch} = {num_epochs * steps_per_epoch}: one pass over the data "
                 "per epoch, num_epochs times")
-    if spy.adam_used and spy.zero_grads == 0:
+    if spy.accumulated and spy.accumulated == len(spy.lrs) - 1:
         return ("zero_grad was never called: backward adds the new gradients to the old ones, "
                 "so each step used the sum of all the gradients so far. Call "
                 "optimizer.zero_grad() before loss.backward()")
+    if spy.accumulated:
+        return (f"{spy.accumulated} of {len(spy.lrs)} steps used gradients that still held "
+                "earlier batches' (backward adds to .grad): call optimizer.zero_grad() before "
+                "each loss.backward()")
     lrs = [spy.lrs[e * steps_per_epoch:(e + 1) * steps_per_epoch] for e in range(num_epochs)]
     firsts = [epoch[0] for epoch in lrs]
     want = _cosine(lr, num_epochs)
