@@ -11,8 +11,14 @@ Each model owns its objective: ``model.loss(X, y, beta)`` returns ``{"loss": ...
 for one batch, in nats per image, so one training loop serves them all (lesson 1's, and
 ``train.fit``). ``y`` is the digit labels, or for lesson 5's models the number of visible
 quadrants of each image (``data.random_quadrant_counts``); a model that needs neither ignores it.
+
+Each model checks what it is given (shapes, dtypes, pixel and label values, with ``data``'s
+checks) and says how to fix a careless input, rather than failing deep inside torch or
+returning a wrong number. ``check_targets`` says what each model takes as ``y``.
 """
 
+import math
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -23,8 +29,10 @@ from .data import (
     IMAGE_SHAPE,
     NUM_CLASSES,
     NUM_PIXELS,
+    check_count,
     check_images,
     check_labels,
+    check_quadrant_counts,
     mask_input,
     visible_masks,
 )
@@ -49,19 +57,37 @@ def reparameterize(mu: Tensor, logvar: Tensor) -> Tensor:
     ``logvar`` is log sigma^2, so sigma = exp(logvar / 2): the standard deviation, the square
     root of the variance. The randomness sits in eps alone, so gradients reach mu and logvar.
     """
+    _check_gaussian(mu, logvar)
     sigma = torch.exp(0.5 * logvar)
     return mu + sigma * torch.randn_like(sigma)
 
 
+def _check_gaussian(mu: Tensor, logvar: Tensor) -> None:
+    if not isinstance(mu, Tensor) or not isinstance(logvar, Tensor):
+        raise TypeError(f"mu and logvar must be tensors, got {type(mu).__name__} and "
+                        f"{type(logvar).__name__}")
+    if mu.shape != logvar.shape:
+        raise ValueError(f"mu {list(mu.shape)} and logvar {list(logvar.shape)} must have one "
+                         "shape, [N, latent_dim]: the encoder's output split in two halves")
+
+
 def one_hot(y: Tensor, num_classes: int = NUM_CLASSES) -> Tensor:
     """Labels ``[N]`` as float one-hot rows ``[N, num_classes]`` (lesson 3)."""
+    check_labels(y, None, num_classes)
     return F.one_hot(y.long(), num_classes).float()
 
 
 def condition(h: Tensor, y: Tensor, num_classes: int = NUM_CLASSES) -> Tensor:
     """Append the one-hot label to each row: ``[N, D]`` and ``[N]`` -> ``[N, D + num_classes]``
     (lesson 3). The CVAE conditions both its encoder and its decoder this way."""
+    if not isinstance(h, Tensor) or h.dim() != 2:
+        raise ValueError(f"condition appends labels to rows [N, D], got "
+                         f"{list(h.shape) if isinstance(h, Tensor) else type(h).__name__}: "
+                         "flatten images first, X.flatten(1)")
     check_labels(y, h.shape[0], num_classes)
+    if y.device != h.device:
+        raise ValueError(f"the labels are on {y.device} but the rows on {h.device}: move them "
+                         f"with y.to({str(h.device)!r})")
     return torch.cat([h, one_hot(y, num_classes)], dim=1)
 
 
@@ -71,11 +97,17 @@ class _LatentModel(nn.Module):
     latent_dim: int
 
     def _check_codes(self, Z: Tensor) -> None:
+        if not isinstance(Z, Tensor):
+            raise TypeError(f"the latent codes must be a torch.Tensor [N, {self.latent_dim}], "
+                            f"got {type(Z).__name__}: convert them with torch.tensor(...)")
         if Z.dim() != 2 or Z.shape[1] != self.latent_dim:
             raise ValueError(
                 f"expected latent codes shaped [N, {self.latent_dim}] (this model's latent_dim), "
                 f"got {list(Z.shape)}"
+                + (f": one code is Z.view(1, {self.latent_dim})" if Z.dim() == 1
+                   and Z.numel() == self.latent_dim else "")
             )
+        _check_like_weights(Z, self, "latent codes")
 
     def _images(self, logits: Tensor) -> Tensor:
         return logits.view(-1, *IMAGE_SHAPE)
@@ -86,6 +118,7 @@ class Autoencoder(_LatentModel):
 
     def __init__(self, latent_dim: int = 2, hidden: Sequence[int] = (512, 256)):
         super().__init__()
+        latent_dim, hidden = check_count(latent_dim, "latent_dim"), _layer_sizes(hidden)
         self.config = {"latent_dim": latent_dim, "hidden": list(hidden)}
         self.latent_dim = latent_dim
         self.encoder = mlp([NUM_PIXELS, *hidden, latent_dim])
@@ -93,7 +126,7 @@ class Autoencoder(_LatentModel):
 
     def encode(self, X: Tensor) -> Tensor:
         """Images ``[N, 1, 28, 28]`` -> codes ``[N, latent_dim]``."""
-        check_images(X)
+        check_images(X, _weight(self))
         return self.encoder(X.flatten(1))
 
     def decode(self, Z: Tensor) -> Tensor:
@@ -119,6 +152,7 @@ class VAE(_LatentModel):
 
     def __init__(self, latent_dim: int = 20, hidden: Sequence[int] = (512, 512)):
         super().__init__()
+        latent_dim, hidden = check_count(latent_dim, "latent_dim"), _layer_sizes(hidden)
         self.config = {"latent_dim": latent_dim, "hidden": list(hidden)}
         self._build(latent_dim, hidden, num_classes=0)
 
@@ -131,7 +165,7 @@ class VAE(_LatentModel):
 
     def encode(self, X: Tensor) -> tuple[Tensor, Tensor]:
         """Images -> ``(mu, logvar)``, each ``[N, latent_dim]``."""
-        check_images(X)
+        check_images(X, _weight(self))
         mu, logvar = self.encoder(X.flatten(1)).chunk(2, dim=1)
         return mu, logvar
 
@@ -159,6 +193,7 @@ class VAE(_LatentModel):
         """
         if labels is not None:
             raise ValueError("a VAE takes no labels; use a CVAE to choose the digit")
+        _check_sampling(n, temperature)
         Z = temperature * torch.randn(n, self.latent_dim, device=_device_of(self))
         return torch.sigmoid(self.decode(Z))
 
@@ -170,12 +205,14 @@ class CVAE(VAE):
     def __init__(self, latent_dim: int = 20, hidden: Sequence[int] = (512, 512),
                  num_classes: int = NUM_CLASSES):
         nn.Module.__init__(self)
+        latent_dim, hidden = check_count(latent_dim, "latent_dim"), _layer_sizes(hidden)
+        num_classes = check_count(num_classes, "num_classes", minimum=2)
         self.config = {"latent_dim": latent_dim, "hidden": list(hidden), "num_classes": num_classes}
         self._build(latent_dim, hidden, num_classes)
 
     def encode(self, X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:  # type: ignore[override]
         """Images and labels -> ``(mu, logvar)``, each ``[N, latent_dim]``."""
-        check_images(X)
+        check_images(X, _weight(self))
         mu, logvar = self.encoder(condition(X.flatten(1), y, self.num_classes)).chunk(2, dim=1)
         return mu, logvar
 
@@ -201,11 +238,17 @@ class CVAE(VAE):
         ``labels`` is one digit for all, or ``n`` digits; ``None`` cycles 0, 1, ..., 9, 0, ...
         Returns pixel probabilities ``[n, 1, 28, 28]``.
         """
+        _check_sampling(n, temperature)
         device = _device_of(self)
         if labels is None:
             labels = torch.arange(n) % self.num_classes
-        elif isinstance(labels, int):
-            labels = torch.full((n,), labels)
+        elif isinstance(labels, numbers.Integral) and not isinstance(labels, bool):
+            labels = torch.full((n,), int(labels))
+        elif isinstance(labels, Tensor) and labels.dim() == 0:
+            labels = labels.expand(n)
+        elif not isinstance(labels, Tensor):
+            raise TypeError(f"labels must be one digit (an int) or a tensor of {n} digits, got "
+                            f"{type(labels).__name__}: torch.tensor([...]) makes one")
         labels = labels.to(device)
         Z = temperature * torch.randn(n, self.latent_dim, device=device)
         return torch.sigmoid(self.decode(Z, labels))
@@ -220,16 +263,17 @@ class CompletionNet(nn.Module):
 
     def __init__(self, hidden: Sequence[int] = (500, 500)):
         super().__init__()
+        hidden = _layer_sizes(hidden)
         self.config = {"hidden": list(hidden)}
         self.net = mlp([NUM_PIXELS, *hidden, NUM_PIXELS])
 
     def forward(self, X_in: Tensor) -> Tensor:
-        check_images(X_in)
+        check_images(X_in, _weight(self), masked=True)
         return self.net(X_in.flatten(1)).view(-1, *IMAGE_SHAPE)
 
     def loss(self, X: Tensor, y: Tensor, beta: float = 1.0) -> Losses:
         """The hidden pixels' loss when digit n of ``X`` shows ``y[n]`` quadrants (lesson 5)."""
-        visible = visible_masks(y)
+        visible = _quadrant_masks(y, X)
         recon = masked_reconstruction_loss(self(mask_input(X, visible)), X, ~visible)
         return {"loss": recon, "recon": recon}
 
@@ -247,6 +291,7 @@ class CompletionCVAE(_LatentModel):
 
     def __init__(self, latent_dim: int = 20, hidden: Sequence[int] = (500, 500)):
         super().__init__()
+        latent_dim, hidden = check_count(latent_dim, "latent_dim"), _layer_sizes(hidden)
         self.config = {"latent_dim": latent_dim, "hidden": list(hidden)}
         self.latent_dim = latent_dim
         self.recognition = mlp([2 * NUM_PIXELS, *hidden, 2 * latent_dim])
@@ -255,20 +300,23 @@ class CompletionCVAE(_LatentModel):
 
     def recognize(self, X_in: Tensor, Y: Tensor) -> tuple[Tensor, Tensor]:
         """``(mu, logvar)`` of q(z | x, y), each ``[N, latent_dim]``."""
-        check_images(X_in)
-        check_images(Y)
+        check_images(X_in, _weight(self), masked=True)
+        check_images(Y, _weight(self))
+        _check_same_count(Y, X_in, "whole digits Y", "masked inputs")
         mu, logvar = self.recognition(torch.cat([X_in.flatten(1), Y.flatten(1)], 1)).chunk(2, 1)
         return mu, logvar
 
     def prior_params(self, X_in: Tensor) -> tuple[Tensor, Tensor]:
         """``(mu, logvar)`` of the learned prior p(z | x), each ``[N, latent_dim]``."""
-        check_images(X_in)
+        check_images(X_in, _weight(self), masked=True)
         mu, logvar = self.prior(X_in.flatten(1)).chunk(2, dim=1)
         return mu, logvar
 
     def decode(self, Z: Tensor, X_in: Tensor) -> Tensor:
         """Codes ``[N, latent_dim]`` and masked inputs -> pixel logits ``[N, 1, 28, 28]``."""
         self._check_codes(Z)
+        check_images(X_in, _weight(self), masked=True)
+        _check_same_count(Z, X_in, "codes", "masked inputs")
         return self._images(self.generation(torch.cat([Z, X_in.flatten(1)], 1)))
 
     def forward(self, X_in: Tensor, Y: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor],
@@ -280,7 +328,7 @@ class CompletionCVAE(_LatentModel):
     def loss(self, X: Tensor, y: Tensor, beta: float = 1.0) -> Losses:
         """The negative conditional ELBO when digit n of ``X`` shows ``y[n]`` quadrants: the
         hidden pixels' loss + ``beta`` * KL(q(z | x, y) || p(z | x)) (lesson 5)."""
-        visible = visible_masks(y)
+        visible = _quadrant_masks(y, X)
         logits, q, p = self(mask_input(X, visible), X)
         return conditional_vae_loss(logits, X, ~visible, q, p, beta)
 
@@ -288,6 +336,7 @@ class CompletionCVAE(_LatentModel):
     def sample(self, X_in: Tensor, n: int = 1) -> Tensor:
         """``n`` completions of each masked input, z ~ p(z | x): pixel probabilities
         ``[n, N, 1, 28, 28]``. The visible pixels are not copied in; the caller may."""
+        check_count(n, "n")
         mu, logvar = self.prior_params(X_in)
         Z = reparameterize(mu.repeat(n, 1), logvar.repeat(n, 1))
         probs = torch.sigmoid(self.decode(Z, X_in.repeat(n, 1, 1, 1)))
@@ -299,8 +348,9 @@ class _DigitClassifier(nn.Module):
 
     def loss(self, X: Tensor, y: Tensor, beta: float = 1.0) -> Losses:
         """The cross-entropy of the true labels ``y``, nats per image (``beta`` is not used)."""
+        logits = self(X)
         check_labels(y, X.shape[0])
-        return {"loss": F.cross_entropy(self(X), y)}
+        return {"loss": F.cross_entropy(logits, y)}
 
 
 class Classifier(_DigitClassifier):
@@ -311,6 +361,10 @@ class Classifier(_DigitClassifier):
 
     def __init__(self, channels: Sequence[int] = (16, 32)):
         super().__init__()
+        channels = _layer_sizes(channels, "channels")
+        if len(channels) != 2:
+            raise ValueError(f"channels lists the two convolutions' channel counts, e.g. "
+                             f"[16, 32], got {channels}")
         self.config = {"channels": list(channels)}
         c1, c2 = channels
         self.features = nn.Sequential(
@@ -320,7 +374,7 @@ class Classifier(_DigitClassifier):
         self.head = nn.Linear(c2 * 7 * 7, NUM_CLASSES)
 
     def forward(self, X: Tensor) -> Tensor:
-        check_images(X)
+        check_images(X, _weight(self))
         return self.head(self.features(X).flatten(1))
 
 
@@ -331,13 +385,74 @@ class MLPClassifier(_DigitClassifier):
 
     def __init__(self, hidden: Sequence[int] = (256, 256)):
         super().__init__()
+        hidden = _layer_sizes(hidden)
         self.config = {"hidden": list(hidden)}
         self.net = mlp([NUM_PIXELS, *hidden, NUM_CLASSES])
 
     def forward(self, X: Tensor) -> Tensor:
-        check_images(X)
+        check_images(X, _weight(self))
         return self.net(X.flatten(1))
 
 
 def _device_of(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
+
+
+def _weight(model: nn.Module) -> Tensor:
+    """One of the model's weights: what its inputs' dtype and device must match."""
+    return next(model.parameters())
+
+
+def _check_like_weights(T: Tensor, model: nn.Module, what: str) -> None:
+    weight = _weight(model)
+    if T.dtype != weight.dtype:
+        raise TypeError(f"the {what} are {T.dtype} but the model's weights {weight.dtype}: "
+                        f"convert them with .to({weight.dtype})")
+    if T.device != weight.device:
+        raise ValueError(f"the {what} are on {T.device} but the model on {weight.device}: move "
+                         f"them with .to({str(weight.device)!r})")
+
+
+def _check_same_count(A: Tensor, B: Tensor, a: str, b: str) -> None:
+    if A.shape[0] != B.shape[0]:
+        raise ValueError(f"{A.shape[0]} {a} but {B.shape[0]} {b}: give one of each per image")
+
+
+def _quadrant_masks(counts: Tensor, X: Tensor) -> Tensor:
+    """``visible_masks(counts)``, one per image of ``X``."""
+    check_quadrant_counts(counts, X.shape[0] if isinstance(X, Tensor) and X.dim() else None)
+    return visible_masks(counts)
+
+
+def _layer_sizes(sizes: Sequence[int], name: str = "hidden") -> list[int]:
+    """``sizes`` as a list of positive whole numbers, or a clear error."""
+    if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
+        raise TypeError(f"{name} is a list of layer sizes, got the single number {sizes}: "
+                        f"write {name}=[{sizes}]")
+    if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence):
+        raise TypeError(f"{name} must be a list of layer sizes such as [512, 256], got "
+                        f"{sizes!r}")
+    return [check_count(size, f"each size in {name}") for size in sizes]
+
+
+def _check_sampling(n: int, temperature: float) -> None:
+    check_count(n, "n")
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) \
+            or not math.isfinite(temperature) or temperature < 0:
+        raise ValueError(f"temperature scales the prior's spread and must be a number >= 0 "
+                         f"(1 samples the prior itself), got {temperature!r}")
+
+
+COURSE_MODELS = (Autoencoder, VAE, CompletionNet, CompletionCVAE, _DigitClassifier)
+
+
+def check_targets(model: nn.Module, y: Tensor | None, n: int, name: str = "y") -> None:
+    """Raise a clear error unless ``y`` is what ``model.loss`` takes for ``n`` images: digit
+    labels 0..9 for a CVAE or a classifier, quadrant counts 1, 2 or 3 for lesson 5's models,
+    anything (even ``None``) of length ``n`` for the autoencoder and the VAE, which ignore it."""
+    if isinstance(model, CVAE):
+        check_labels(y, n, model.num_classes, name)
+    elif isinstance(model, _DigitClassifier):
+        check_labels(y, n, name=name)
+    elif isinstance(model, CompletionNet | CompletionCVAE):
+        check_quadrant_counts(y, n, name)
