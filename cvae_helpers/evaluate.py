@@ -3,12 +3,13 @@ of generated samples (lessons 1-4), and the conditional log-likelihood of comple
 """
 
 import math
+import numbers
 
 import torch
 from torch import Tensor, nn
 from torch.distributions import Normal
 
-from .data import mask_input, visible_mask
+from .data import _check_tensor, check_count, check_images, check_labels, mask_input, visible_mask
 from .models import CVAE, VAE, Autoencoder, CompletionCVAE, CompletionNet, reparameterize
 from .train import average_loss
 
@@ -20,6 +21,10 @@ CONFIDENCE = 0.9
 def uniform_in_box(Z: Tensor, n: int, generator: torch.Generator | None = None) -> Tensor:
     """``n`` points drawn uniformly from the smallest axis-aligned box holding the codes ``Z``
     (lesson 1): "random points of the code space", for an autoencoder that has no prior."""
+    _check_tensor(Z, "the codes Z")
+    if Z.dim() != 2 or Z.shape[0] == 0:
+        raise ValueError(f"Z must hold codes [N, latent_dim], at least one, got {list(Z.shape)}")
+    check_count(n, "n")
     low, high = Z.min(dim=0).values, Z.max(dim=0).values
     return low + (high - low) * torch.rand(n, Z.shape[1], generator=generator).to(Z.device)
 
@@ -32,6 +37,16 @@ def random_decodes(model: Autoencoder | VAE, n: int, X_train: Tensor | None = No
     An autoencoder has no prior, so its codes are drawn uniformly from the box that holds the
     codes of ``X_train`` (lesson 1); a VAE's come from its prior N(0, I) (lesson 2).
     """
+    _check_model(model, (Autoencoder, VAE), "an Autoencoder or a VAE")
+    if isinstance(model, CVAE):
+        raise TypeError("a CVAE decodes a code together with a label: draw its samples with "
+                        "model.sample(n, labels=...)")
+    check_count(n, "n")
+    if not isinstance(model, VAE):
+        if X_train is None:
+            raise TypeError("an autoencoder has no prior to draw codes from: pass X_train, "
+                            "whose codes' box the random codes are drawn from")
+        check_images(X_train)
     model.eval()
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
@@ -56,6 +71,9 @@ def negative_elbo(model: VAE, X: Tensor, y: Tensor, batch_size: int = 1000) -> d
 
     One sample of z per image, as in training, with beta = 1. ``y`` is used by a CVAE only.
     """
+    if isinstance(model, Autoencoder) or not isinstance(model, VAE | CompletionCVAE):
+        raise TypeError(f"the {type(model).__name__} has no ELBO (no prior, no KL term): its "
+                        "average loss is train.average_loss(model, X, y)")
     return average_loss(model, X, y, beta=1.0, batch_size=batch_size)
 
 
@@ -69,6 +87,14 @@ def importance_weighted_nll(log_p_x_given_z: Tensor, log_p_z: Tensor, log_q_z: T
     MNIST digit) lie at the bottom of float32's range, where precision is lost, and below
     e^-103 they are exactly 0. Returns ``[N]``, nats per image.
     """
+    terms = {"log_p_x_given_z": log_p_x_given_z, "log_p_z": log_p_z, "log_q_z": log_q_z}
+    for name, term in terms.items():
+        _check_tensor(term, name)
+    shapes = {name: list(term.shape) for name, term in terms.items()}
+    if len({tuple(s) for s in shapes.values()}) != 1 or log_p_x_given_z.dim() != 2 \
+            or 0 in log_p_x_given_z.shape:
+        raise ValueError(f"the three log-densities must each be shaped [k, N] (k samples of N "
+                         f"images), got {shapes}")
     log_w = log_p_x_given_z + log_p_z - log_q_z
     return -(torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0]))
 
@@ -98,6 +124,12 @@ def log_weight_terms(model: VAE, X: Tensor, y: Tensor | None = None, k: int = 10
     k = 1000 within memory. The first k' rows are k' draws as well, so one call serves every
     smaller k.
     """
+    _check_model(model, (VAE,), "a VAE or a CVAE")
+    check_images(X)
+    if isinstance(model, CVAE):
+        check_labels(y, X.shape[0], model.num_classes)
+    check_count(k, "k")
+    check_count(rows_per_pass, "rows_per_pass")
     model.eval()
     device = next(model.parameters()).device
     chunk, parts = max(1, rows_per_pass // k), []
@@ -135,6 +167,10 @@ def completion_nll(model: CompletionNet | CompletionCVAE, X: Tensor, num_visible
     estimated by importance sampling with its recognition network q(z | x, y) as the proposal,
     k samples per image: ``importance_weighted_nll`` with p(z | x) in place of p(z).
     """
+    _check_model(model, (CompletionNet, CompletionCVAE), "a CompletionNet or a CompletionCVAE")
+    check_images(X)
+    check_count(k, "k")
+    check_count(rows_per_pass, "rows_per_pass")
     model.eval()
     device = next(model.parameters()).device
     visible = visible_mask(num_visible).to(device)
@@ -160,12 +196,20 @@ def active_units(mu: Tensor, threshold: float = 0.01) -> int:
     varies across the images ``[N, d]`` with variance above ``threshold`` (Burda et al.,
     2016). An inactive dimension has q(z_j | x) = N(0, 1) for every x: it has collapsed to the
     prior and tells the decoder nothing."""
+    _check_tensor(mu, "mu")
+    if mu.dim() != 2 or mu.shape[0] < 2:
+        raise ValueError(f"mu must hold the mean codes [N, latent_dim] of at least 2 images (a "
+                         f"variance across images needs two), got {list(mu.shape)}")
+    _check_number(threshold, "threshold")
     return int((mu.var(dim=0) > threshold).sum())
 
 
 @torch.no_grad()
 def predict_proba(classifier: nn.Module, X: Tensor, batch_size: int = 2000) -> Tensor:
     """Class probabilities ``[N, 10]`` of the digit classifier, on the classifier's device."""
+    _check_model(classifier, (nn.Module,), "a digit classifier")
+    check_images(X)
+    check_count(batch_size, "batch_size")
     classifier.eval()
     device = next(classifier.parameters()).device
     return torch.cat([torch.softmax(classifier(X[i:i + batch_size].to(device)), dim=1)
@@ -174,12 +218,15 @@ def predict_proba(classifier: nn.Module, X: Tensor, batch_size: int = 2000) -> T
 
 def accuracy(classifier: nn.Module, X: Tensor, y: Tensor) -> float:
     """Fraction of images whose most probable class is the true label (lesson 1)."""
+    check_images(X)
+    check_labels(y, X.shape[0])
     return (predict_proba(classifier, X).argmax(1).cpu() == y.cpu()).float().mean().item()
 
 
 def confident_fraction(classifier: nn.Module, X: Tensor, threshold: float = CONFIDENCE) -> float:
     """Fraction of images the classifier recognises confidently: top-class probability >=
     ``threshold`` (lesson 1). Used to score random decodes: garbage scores low."""
+    _check_number(threshold, "threshold", high=1.0)
     return (predict_proba(classifier, X).max(1).values >= threshold).float().mean().item()
 
 
@@ -200,6 +247,9 @@ def label_entropy(labels: Tensor, num_classes: int = 10) -> float:
 
     log 10 = 2.30 nats when the ten digits come out equally often; 0 when all are one digit.
     """
+    check_labels(labels, None, num_classes)
+    if labels.numel() == 0:
+        raise ValueError("there are no labels: the entropy of an empty histogram is 0/0")
     p = torch.bincount(labels.cpu(), minlength=num_classes).float() / labels.numel()
     p = p[p > 0]
     return -(p * p.log()).sum().item()
@@ -208,6 +258,10 @@ def label_entropy(labels: Tensor, num_classes: int = 10) -> float:
 def mean_pairwise_distance(X: Tensor) -> float:
     """Average Euclidean distance between two different images of a set, in pixel units
     (lesson 3): a diversity score, near 0 when every sample looks the same."""
+    _check_tensor(X, "X")
+    if X.dim() == 0 or X.shape[0] < 2:
+        raise ValueError(f"a distance between two images needs at least 2 images, got "
+                         f"{X.shape[0] if X.dim() else 0}")
     flat = X.flatten(1).float()
     n = flat.shape[0]
     return (torch.cdist(flat, flat).sum() / (n * (n - 1))).item()
@@ -217,6 +271,13 @@ def diversity(images: Tensor, labels: Tensor, per_digit: int = 100) -> float:
     """``mean_pairwise_distance`` among (at most ``per_digit``) images of each digit, averaged
     over the ten digits (lesson 3): how different from each other the drawings of one digit
     are, in pixel units."""
+    _check_tensor(images, "images")
+    check_labels(labels, images.shape[0] if images.dim() else 0)
+    check_count(per_digit, "per_digit", minimum=2)
+    few = [d for d in range(10) if int((labels == d).sum()) < 2]
+    if few:
+        raise ValueError(f"diversity compares images of each digit, but the digits {few} have "
+                         "fewer than 2 images: draw more, or draw every digit")
     labels = labels.to(images.device)
     return sum(mean_pairwise_distance(images[labels == d][:per_digit]) for d in range(10)) / 10
 
@@ -236,6 +297,19 @@ def generation_sweep(cvaes: dict[int, CVAE], classifier: nn.Module, X_test: Tens
     - ``"recon_diversity"``: the diversity of the model's reconstructions of those digits, the
       most its smooth mean images can reach.
     """
+    if not isinstance(cvaes, dict) or not cvaes or \
+            not all(isinstance(m, CVAE) for m in cvaes.values()):
+        raise TypeError("cvaes must be a dict {latent size: trained CVAE}, e.g. {2: cvae2d, "
+                        "20: cvae}")
+    check_images(X_test)
+    check_labels(y_test, X_test.shape[0])
+    if X_test.shape[0] < 2000:
+        raise ValueError(f"generation_sweep redraws 2,000 test digits, but X_test holds "
+                         f"{X_test.shape[0]}: pass the whole test split")
+    if not temperatures:
+        raise ValueError("temperatures must list at least one temperature, e.g. (0.5, 1.0)")
+    for t in temperatures:
+        _check_number(t, "each temperature")
     device = next(classifier.parameters()).device
     g = torch.Generator().manual_seed(seed)
     subset = torch.randperm(len(X_test), generator=g)[:2000]
@@ -261,6 +335,7 @@ def recommend_setting(results: dict[int, dict], real_diversity: float,
     """Lesson 3's rule for a generation setting ``(latent_dim, temperature)``: among the settings
     of ``generation_sweep`` with temperature >= 0.5 whose diversity keeps at least
     ``diversity_floor`` of the real digits', the one with the highest label fidelity."""
+    _check_number(diversity_floor, "diversity_floor", high=1.0)
     candidates = [(row[t][0], d, t) for d, row in results.items() for t in row
                   if isinstance(t, float) and t >= 0.5
                   and row[t][1] >= diversity_floor * real_diversity]
@@ -268,3 +343,18 @@ def recommend_setting(results: dict[int, dict], real_diversity: float,
         raise ValueError(f"no setting keeps {diversity_floor:.0%} of the real diversity")
     _, latent_dim, temperature = max(candidates)
     return latent_dim, temperature
+
+
+def _check_model(model: nn.Module, kinds: tuple[type, ...], what: str) -> None:
+    if isinstance(model, type) or not isinstance(model, kinds):
+        name = getattr(model, "__name__", type(model).__name__)
+        raise TypeError(f"expected {what} (a trained model), got {name}")
+    if next(model.parameters(), None) is None:
+        raise ValueError(f"{type(model).__name__} has no weights")
+
+
+def _check_number(value: float, name: str, high: float = math.inf) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not 0 <= value <= high:
+        interval = "a number >= 0" if high == math.inf else f"a number in [0, {high:g}]"
+        raise ValueError(f"{name} must be {interval}, got {value!r}")

@@ -7,21 +7,31 @@ curious learners, can set them from code. Nothing trains: the controls only samp
 """
 
 import io
+import math
+import numbers
 
 import ipywidgets as W
 import torch
 from PIL import Image as PILImage
-from torch import Tensor
+from torch import Tensor, nn
 from torchvision.utils import make_grid
 
-from .data import mask_input, visible_mask
+from .data import _check_tensor, check_count, check_images, mask_input, visible_mask
 from .evaluate import confident_fraction, label_entropy, predicted_labels
-from .models import CVAE, VAE, CompletionCVAE, CompletionNet
+from .models import CVAE, VAE, Autoencoder, CompletionCVAE, CompletionNet
 
 
 def image_png(image: Tensor, scale: int = 5) -> bytes:
     """One image ``[1, H, W]`` in [0, 1] (a digit, or a grid of them) as PNG bytes, enlarged
     ``scale`` times, ink dark."""
+    _check_tensor(image, "image")
+    if image.dim() != 3 or image.shape[0] != 1 or 0 in image.shape:
+        raise ValueError(f"image must be one grey image [1, H, W], got {list(image.shape)}"
+                         + (": a single [H, W] image is image[None]" if image.dim() == 2 else ""))
+    if not torch.isfinite(image).all():
+        raise ValueError("the image holds NaN or infinite values: the model that drew it has "
+                         "NaN weights, so train it again")
+    check_count(scale, "scale")
     pixels = ((1 - image.detach().cpu().clamp(0, 1)[0]) * 255).round().to(torch.uint8)
     picture = PILImage.fromarray(pixels.numpy(), mode="L")
     picture = picture.resize((picture.width * scale, picture.height * scale), PILImage.NEAREST)
@@ -32,6 +42,11 @@ def image_png(image: Tensor, scale: int = 5) -> bytes:
 
 def grid_png(X: Tensor, nrow: int = 10, scale: int = 2) -> bytes:
     """Images ``[N, 1, 28, 28]`` in [0, 1] as one PNG grid, ``nrow`` per row."""
+    _check_tensor(X, "X")
+    if X.dim() != 4 or X.shape[0] == 0 or X.shape[1] != 1:
+        raise ValueError(f"expected at least one image, shaped [N, 1, 28, 28], got "
+                         f"{list(X.shape)}")
+    check_count(nrow, "nrow")
     return image_png(make_grid(X.detach().cpu().clamp(0, 1), nrow=nrow, padding=2)[:1], scale)
 
 
@@ -45,6 +60,13 @@ def show_png(image: W.Image, png: bytes) -> None:
 @torch.no_grad()
 def decode_image(model, z: Tensor, digit: int | None = None) -> Tensor:
     """The decoded pixel probabilities ``[1, 28, 28]`` of one code ``z`` (and label)."""
+    _check_latent_model(model)
+    _check_tensor(z, "z")
+    if z.numel() != model.latent_dim:
+        raise ValueError(f"z must be one code of {model.latent_dim} numbers (the model's "
+                         f"latent_dim), got shape {list(z.shape)}")
+    if isinstance(model, CVAE):
+        _check_digit(digit, model.num_classes)
     device = next(model.parameters()).device
     Z = z.view(1, -1).to(device)
     if isinstance(model, CVAE):
@@ -62,6 +84,15 @@ def latent_explorer(model, limit: float = 3.0, max_sliders: int = 6,
     the others held at 0 (the prior's mean). A CVAE also gets a digit selector starting at
     ``digit`` (lesson 3). ``limit`` bounds each slider to [-limit, limit].
     """
+    _check_latent_model(model)
+    if isinstance(limit, bool) or not isinstance(limit, numbers.Real) or \
+            not (0 < limit < math.inf):
+        raise ValueError(f"limit bounds the sliders to [-limit, limit]: a number > 0, such as "
+                         f"3.0, got {limit!r}")
+    check_count(max_sliders, "max_sliders")
+    if isinstance(model, CVAE):
+        digit = 0 if digit is None else digit
+        _check_digit(digit, model.num_classes)
     model.eval()
     shown = min(model.latent_dim, max_sliders)
     sliders = [W.FloatSlider(value=0.0, min=-limit, max=limit, step=0.05,
@@ -97,6 +128,21 @@ def sample_browser(models: dict[str, VAE], classifier, shown: int = 40,
     and reports the classifier's scores of all of them: the share recognised confidently and
     the entropy of the predicted digits.
     """
+    if not isinstance(models, dict) or not models:
+        raise TypeError("models must be a dict {name: trained VAE}, e.g. {'beta=1': vae}, got "
+                        f"{type(models).__name__ if models else 'nothing'}")
+    for name, model in models.items():
+        if not isinstance(model, VAE):
+            raise TypeError(f"models[{name!r}] is a {type(model).__name__}, but the browser "
+                            "draws samples from VAEs (or CVAEs)")
+    if not isinstance(classifier, nn.Module):
+        raise TypeError(f"classifier must be the digit classifier (zoo.trained('classifier')), "
+                        f"got {type(classifier).__name__}")
+    check_count(scored, "scored")
+    check_count(shown, "shown")
+    if shown > scored:
+        raise ValueError(f"shown ({shown}) must be at most scored ({scored}): the images shown "
+                         "are the first of those scored")
     choice = W.Dropdown(options=list(models), description="model")
     seed = W.IntSlider(value=0, min=0, max=99, description="seed")
     image = W.Image(format="png")
@@ -125,6 +171,11 @@ def completion_row(cvae: CompletionCVAE | None, baseline: CompletionNet, X: Tens
     """One test digit ``X [1, 1, 28, 28]`` completed (lesson 5): ``[3 + num_samples, 1, 28, 28]``
     images, namely the input (hidden pixels grey), the truth, the baseline's guess, then
     ``num_samples`` completions by the CVAE. Visible pixels are pasted back into each guess."""
+    _check_completion_models(cvae, baseline, num_samples)
+    check_images(X)
+    if X.shape[0] != 1:
+        raise ValueError(f"completion_row completes one digit, X[i:i+1] ([1, 1, 28, 28]), got "
+                         f"{X.shape[0]}")
     device = next(baseline.parameters()).device
     X = X.to(device)
     visible = visible_mask(num_visible).to(device)
@@ -140,6 +191,8 @@ def completion_explorer(cvae: CompletionCVAE, baseline: CompletionNet, X: Tensor
                         num_samples: int = 8) -> W.VBox:
     """Pick a digit of ``X`` and how many quadrants are visible; see the baseline's one guess
     and ``num_samples`` completions by the CVAE (lesson 5). A seed slider draws new ones."""
+    _check_completion_models(cvae, baseline, num_samples)
+    check_images(X)
     index = W.IntSlider(value=0, min=0, max=len(X) - 1, description="test digit")
     quadrants = W.ToggleButtons(options=[1, 2, 3], value=1, description="visible",
                                 style={"button_width": "40px"})
@@ -160,3 +213,30 @@ def completion_explorer(cvae: CompletionCVAE, baseline: CompletionNet, X: Tensor
     box = W.VBox([W.HBox([index, seed]), quadrants, caption, image])
     box.index, box.quadrants, box.seed, box.image = index, quadrants, seed, image
     return box
+
+
+def _check_latent_model(model: nn.Module) -> None:
+    if isinstance(model, type) or not isinstance(model, Autoencoder | VAE):
+        name = getattr(model, "__name__", type(model).__name__)
+        raise TypeError(f"expected a trained Autoencoder, VAE or CVAE, got {name}"
+                        + (": for lesson 5's models, use completion_explorer"
+                           if isinstance(model, CompletionCVAE | CompletionNet) else ""))
+
+
+def _check_digit(digit: int, num_classes: int) -> None:
+    if isinstance(digit, bool) or not isinstance(digit, numbers.Integral) \
+            or not 0 <= digit < num_classes:
+        raise ValueError(f"a CVAE draws the digit it is given: digit must be 0..{num_classes - 1}, "
+                         f"got {digit!r}")
+
+
+def _check_completion_models(cvae: CompletionCVAE | None, baseline: CompletionNet,
+                             num_samples: int) -> None:
+    if not isinstance(baseline, CompletionNet):
+        raise TypeError(f"baseline must be lesson 5's CompletionNet, got "
+                        f"{type(baseline).__name__}")
+    check_count(num_samples, "num_samples", minimum=0)
+    if num_samples and not isinstance(cvae, CompletionCVAE):
+        raise TypeError(f"cvae must be lesson 5's CompletionCVAE to draw {num_samples} "
+                        f"completions, got {type(cvae).__name__} (pass num_samples=0 to show the "
+                        "baseline alone)")
