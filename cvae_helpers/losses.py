@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .data import _broadcasts, _values_checked, check_pixel_values
+from .data import _broadcasts, _check_tensor, _values_checked, check_pixel_values
 
 
 def reconstruction_loss(logits: Tensor, X: Tensor) -> Tensor:
@@ -119,8 +119,7 @@ def conditional_vae_loss(logits: Tensor, Y: Tensor, hidden: Tensor,
 def _check_targets(logits: Tensor, X: Tensor) -> None:
     """Logits and targets of one shape, a batch of at least one image, targets in [0, 1]."""
     for name, value in (("logits", logits), ("the targets X", X)):
-        if not isinstance(value, Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+        _check_tensor(value, name)
     if logits.shape != X.shape:
         raise ValueError(f"the logits {list(logits.shape)} and the images {list(X.shape)} must "
                          "have one shape, one logit per pixel: reshape the decoder's output "
@@ -140,8 +139,7 @@ def _check_targets(logits: Tensor, X: Tensor) -> None:
 def _check_gaussians(mu: Tensor, logvar: Tensor, mu_p: Tensor | float,
                      logvar_p: Tensor | float) -> None:
     for name, value in (("mu", mu), ("logvar", logvar)):
-        if not isinstance(value, Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+        _check_tensor(value, name)
     if mu.shape != logvar.shape:
         raise ValueError(f"mu {list(mu.shape)} and logvar {list(logvar.shape)} must have one "
                          "shape: the encoder's output split in two halves, .chunk(2, dim=1)")

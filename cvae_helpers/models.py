@@ -29,6 +29,7 @@ from .data import (
     IMAGE_SHAPE,
     NUM_CLASSES,
     NUM_PIXELS,
+    _check_tensor,
     check_count,
     check_images,
     check_labels,
@@ -63,9 +64,8 @@ def reparameterize(mu: Tensor, logvar: Tensor) -> Tensor:
 
 
 def _check_gaussian(mu: Tensor, logvar: Tensor) -> None:
-    if not isinstance(mu, Tensor) or not isinstance(logvar, Tensor):
-        raise TypeError(f"mu and logvar must be tensors, got {type(mu).__name__} and "
-                        f"{type(logvar).__name__}")
+    for name, value in (("mu", mu), ("logvar", logvar)):
+        _check_tensor(value, name)
     if mu.shape != logvar.shape:
         raise ValueError(f"mu {list(mu.shape)} and logvar {list(logvar.shape)} must have one "
                          "shape, [N, latent_dim]: the encoder's output split in two halves")
