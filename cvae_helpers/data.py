@@ -359,13 +359,14 @@ def check_count(value: object, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def check_images(X: Tensor, like: Tensor | None = None, masked: bool = False,
+def check_images(X: Tensor, like: "torch.nn.Module | Tensor | None" = None, masked: bool = False,
                  name: str = "the images") -> None:
     """Raise a clear error unless ``X`` is a batch of MNIST images ``[N, 1, 28, 28]``, N >= 1,
     with pixel values in [0, 1] (and ``HIDDEN`` = -1 where ``masked``).
 
-    ``like`` is one of the model's weights: the images must have its dtype and device. ``name``
-    says which images, in the error."""
+    ``like`` is the model (or one of its weights): the images must have its dtype and device.
+    ``name`` says which images, in the error. Inside ``values_checked()`` only the shape is
+    checked: the caller has checked the rest once for the whole data set."""
     _check_tensor(X, f"{name} X" if name == "the images" else name)
     if X.dim() != 4 or tuple(X.shape[1:]) != IMAGE_SHAPE:
         raise ValueError(
@@ -380,14 +381,23 @@ def check_images(X: Tensor, like: Tensor | None = None, masked: bool = False,
         raise ValueError(f"{name} are an empty batch (shape [0, 1, 28, 28]): there is nothing "
                          "to compute on, and a loss over 0 images is 0/0. Check how they were "
                          "sliced or filtered.")
-    if like is not None and X.dtype != like.dtype:
-        raise TypeError(f"{name} are {X.dtype} but the model's weights {like.dtype}: "
-                        f"convert them with X.to({like.dtype})")
-    if like is not None and X.device != like.device:
-        raise ValueError(f"{name} are on {X.device} but the model on {like.device}: move "
-                         f"them with X.to({str(like.device)!r})")
-    if not _values_checked.get():
-        check_pixel_values(X, masked, name)
+    if _values_checked.get():
+        return
+    if like is not None:
+        check_like(X, like, name)
+    check_pixel_values(X, masked, name)
+
+
+def check_like(T: Tensor, like: "torch.nn.Module | Tensor", name: str, var: str = "X") -> None:
+    """Raise a clear error unless ``T`` (called ``var`` in the advice) has the dtype and device
+    of ``like``: a model's weights, or a tensor."""
+    weight = like if isinstance(like, Tensor) else next(like.parameters())
+    if T.dtype != weight.dtype:
+        raise TypeError(f"{name} are {T.dtype} but the model's weights {weight.dtype}: "
+                        f"convert them with {var}.to({weight.dtype})")
+    if T.device != weight.device:
+        raise ValueError(f"{name} are on {T.device} but the model on {weight.device}: move "
+                         f"them with {var}.to({str(weight.device)!r})")
 
 
 def check_pixel_values(X: Tensor, masked: bool = False, name: str = "the images") -> None:

@@ -30,9 +30,11 @@ from .data import (
     NUM_CLASSES,
     NUM_PIXELS,
     _check_tensor,
+    _values_checked,
     check_count,
     check_images,
     check_labels,
+    check_like,
     check_quadrant_counts,
     mask_input,
     visible_masks,
@@ -107,7 +109,8 @@ class _LatentModel(nn.Module):
                 + (f": one code is Z.view(1, {self.latent_dim})" if Z.dim() == 1
                    and Z.numel() == self.latent_dim else "")
             )
-        _check_like_weights(Z, self, "latent codes")
+        if not _values_checked.get():  # fit has checked its data's dtype and device once
+            check_like(Z, self, "the latent codes", "Z")
 
     def _images(self, logits: Tensor) -> Tensor:
         return logits.view(-1, *IMAGE_SHAPE)
@@ -126,7 +129,7 @@ class Autoencoder(_LatentModel):
 
     def encode(self, X: Tensor) -> Tensor:
         """Images ``[N, 1, 28, 28]`` -> codes ``[N, latent_dim]``."""
-        check_images(X, _weight(self))
+        check_images(X, self)
         return self.encoder(X.flatten(1))
 
     def decode(self, Z: Tensor) -> Tensor:
@@ -165,7 +168,7 @@ class VAE(_LatentModel):
 
     def encode(self, X: Tensor) -> tuple[Tensor, Tensor]:
         """Images -> ``(mu, logvar)``, each ``[N, latent_dim]``."""
-        check_images(X, _weight(self))
+        check_images(X, self)
         mu, logvar = self.encoder(X.flatten(1)).chunk(2, dim=1)
         return mu, logvar
 
@@ -212,7 +215,7 @@ class CVAE(VAE):
 
     def encode(self, X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:  # type: ignore[override]
         """Images and labels -> ``(mu, logvar)``, each ``[N, latent_dim]``."""
-        check_images(X, _weight(self))
+        check_images(X, self)
         mu, logvar = self.encoder(condition(X.flatten(1), y, self.num_classes)).chunk(2, dim=1)
         return mu, logvar
 
@@ -268,7 +271,7 @@ class CompletionNet(nn.Module):
         self.net = mlp([NUM_PIXELS, *hidden, NUM_PIXELS])
 
     def forward(self, X_in: Tensor) -> Tensor:
-        check_images(X_in, _weight(self), masked=True)
+        check_images(X_in, self, masked=True)
         return self.net(X_in.flatten(1)).view(-1, *IMAGE_SHAPE)
 
     def loss(self, X: Tensor, y: Tensor, beta: float = 1.0) -> Losses:
@@ -300,22 +303,22 @@ class CompletionCVAE(_LatentModel):
 
     def recognize(self, X_in: Tensor, Y: Tensor) -> tuple[Tensor, Tensor]:
         """``(mu, logvar)`` of q(z | x, y), each ``[N, latent_dim]``."""
-        check_images(X_in, _weight(self), masked=True)
-        check_images(Y, _weight(self))
+        check_images(X_in, self, masked=True)
+        check_images(Y, self)
         _check_same_count(Y, X_in, "whole digits Y", "masked inputs")
         mu, logvar = self.recognition(torch.cat([X_in.flatten(1), Y.flatten(1)], 1)).chunk(2, 1)
         return mu, logvar
 
     def prior_params(self, X_in: Tensor) -> tuple[Tensor, Tensor]:
         """``(mu, logvar)`` of the learned prior p(z | x), each ``[N, latent_dim]``."""
-        check_images(X_in, _weight(self), masked=True)
+        check_images(X_in, self, masked=True)
         mu, logvar = self.prior(X_in.flatten(1)).chunk(2, dim=1)
         return mu, logvar
 
     def decode(self, Z: Tensor, X_in: Tensor) -> Tensor:
         """Codes ``[N, latent_dim]`` and masked inputs -> pixel logits ``[N, 1, 28, 28]``."""
         self._check_codes(Z)
-        check_images(X_in, _weight(self), masked=True)
+        check_images(X_in, self, masked=True)
         _check_same_count(Z, X_in, "codes", "masked inputs")
         return self._images(self.generation(torch.cat([Z, X_in.flatten(1)], 1)))
 
@@ -374,7 +377,7 @@ class Classifier(_DigitClassifier):
         self.head = nn.Linear(c2 * 7 * 7, NUM_CLASSES)
 
     def forward(self, X: Tensor) -> Tensor:
-        check_images(X, _weight(self))
+        check_images(X, self)
         return self.head(self.features(X).flatten(1))
 
 
@@ -390,27 +393,12 @@ class MLPClassifier(_DigitClassifier):
         self.net = mlp([NUM_PIXELS, *hidden, NUM_CLASSES])
 
     def forward(self, X: Tensor) -> Tensor:
-        check_images(X, _weight(self))
+        check_images(X, self)
         return self.net(X.flatten(1))
 
 
 def _device_of(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
-
-
-def _weight(model: nn.Module) -> Tensor:
-    """One of the model's weights: what its inputs' dtype and device must match."""
-    return next(model.parameters())
-
-
-def _check_like_weights(T: Tensor, model: nn.Module, what: str) -> None:
-    weight = _weight(model)
-    if T.dtype != weight.dtype:
-        raise TypeError(f"the {what} are {T.dtype} but the model's weights {weight.dtype}: "
-                        f"convert them with .to({weight.dtype})")
-    if T.device != weight.device:
-        raise ValueError(f"the {what} are on {T.device} but the model on {weight.device}: move "
-                         f"them with .to({str(weight.device)!r})")
 
 
 def _check_same_count(A: Tensor, B: Tensor, a: str, b: str) -> None:
