@@ -113,6 +113,25 @@ def _draw_codes(mu: Tensor, logvar: Tensor, k: int) -> tuple[Tensor, Tensor]:
     return Z, Normal(mu_k, torch.exp(0.5 * logvar_k)).log_prob(Z).sum(1)
 
 
+def log_densities(model: VAE, X: Tensor, Z: Tensor,
+                  y: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """``(log p(x | z_i), log p(z_i), log q(z_i | x))`` of given codes (lesson 4): ``Z`` is
+    ``[k, N, latent_dim]``, code i of image n of ``X``, and each result is ``[k, N]``, nats.
+
+    log p(x | z) is the Bernoulli log-likelihood of the decoded logits, summed over the pixels;
+    p(z) is the prior N(0, I) and q(z | x) the encoder's N(mu, diag(sigma^2)), each summed over
+    the latent dimensions. A CVAE also takes the labels ``y`` and conditions on them.
+    """
+    k, n, d = Z.shape
+    labels = [y] if isinstance(model, CVAE) else []
+    mu, logvar = model.encode(X, *labels)
+    logits = model.decode(Z.reshape(k * n, d), *[lb.repeat(k) for lb in labels])
+    log_px_z = _bernoulli_log_prob(logits, X.repeat(k, 1, 1, 1)).view(k, n)
+    log_pz = Normal(0.0, 1.0).log_prob(Z).sum(-1)
+    log_qz = Normal(mu, torch.exp(0.5 * logvar)).log_prob(Z).sum(-1)
+    return log_px_z, log_pz, log_qz
+
+
 @torch.no_grad()
 def log_weight_terms(model: VAE, X: Tensor, y: Tensor | None = None, k: int = 100,
                      rows_per_pass: int = 50_000) -> tuple[Tensor, Tensor, Tensor]:
@@ -122,7 +141,8 @@ def log_weight_terms(model: VAE, X: Tensor, y: Tensor | None = None, k: int = 10
 
     Images are processed a few at a time so that ``images * k <= rows_per_pass``, which keeps
     k = 1000 within memory. The first k' rows are k' draws as well, so one call serves every
-    smaller k.
+    smaller k. The noise of each pass is drawn as one ``[k, images, latent_dim]`` tensor, so
+    lesson 4's estimator, drawing the same way, gets the same codes from the same seed.
     """
     _check_model(model, (VAE,), "a VAE or a CVAE")
     check_images(X)
@@ -135,12 +155,10 @@ def log_weight_terms(model: VAE, X: Tensor, y: Tensor | None = None, k: int = 10
     chunk, parts = max(1, rows_per_pass // k), []
     for start in range(0, X.shape[0], chunk):
         Xb = X[start:start + chunk].to(device)
-        labels = [y[start:start + chunk].to(device)] if isinstance(model, CVAE) else []
-        Z, log_qz = _draw_codes(*model.encode(Xb, *labels), k)
-        logits = model.decode(Z, *[lb.repeat(k) for lb in labels])
-        log_px_z = _bernoulli_log_prob(logits, Xb.repeat(k, 1, 1, 1))
-        log_pz = Normal(0.0, 1.0).log_prob(Z).sum(1)
-        parts.append([t.view(k, -1).cpu() for t in (log_px_z, log_pz, log_qz)])
+        yb = y[start:start + chunk].to(device) if isinstance(model, CVAE) else None
+        mu, logvar = model.encode(Xb, *([] if yb is None else [yb]))
+        Z = reparameterize(mu.expand(k, *mu.shape), logvar.expand(k, *logvar.shape))
+        parts.append([t.cpu() for t in log_densities(model, Xb, Z, yb)])
     return tuple(torch.cat(terms, dim=1) for terms in zip(*parts, strict=True))
 
 
@@ -255,6 +273,26 @@ def label_entropy(labels: Tensor, num_classes: int = 10) -> float:
     return -(p * p.log()).sum().item()
 
 
+def linear_probe(Z_fit: Tensor, y_fit: Tensor, Z_eval: Tensor, y_eval: Tensor,
+                 num_classes: int = 10, steps: int = 300, lr: float = 0.1) -> float:
+    """How much of the class a linear map can read from codes (lesson 3): a logistic regression
+    ``softmax(Z W + b)`` fitted to ``(Z_fit, y_fit)`` by full-batch Adam (``steps`` steps at
+    ``lr``, from zero weights), scored on the held-out ``(Z_eval, y_eval)``. Returns the share of
+    held-out codes whose most probable class is their label: 1 / num_classes when the codes say
+    nothing about the class, 1 when a linear map reads it perfectly."""
+    W = torch.zeros(Z_fit.shape[1], num_classes, device=Z_fit.device, requires_grad=True)
+    b = torch.zeros(num_classes, device=Z_fit.device, requires_grad=True)
+    optimizer = torch.optim.Adam([W, b], lr=lr)
+    for _ in range(steps):
+        loss = nn.functional.cross_entropy(Z_fit @ W + b, y_fit)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        predicted = (Z_eval @ W + b).argmax(dim=1)
+    return (predicted == y_eval).float().mean().item()
+
+
 def mean_pairwise_distance(X: Tensor) -> float:
     """Average Euclidean distance between two different images of a set, in pixel units
     (lesson 3): a diversity score, near 0 when every sample looks the same."""
@@ -330,10 +368,42 @@ def generation_sweep(cvaes: dict[int, CVAE], classifier: nn.Module, X_test: Tens
     return results, diversity(X_sub, y_sub)
 
 
+@torch.no_grad()
+def sweep_fidelity(cvaes: dict[int, CVAE], classifier: nn.Module,
+                   temperatures: tuple[float, ...] = (0.5, 0.7, 0.8, 1.0),
+                   seed: int = 0) -> dict[tuple[int, float], float]:
+    """The label fidelity, as ``classifier`` reads them, of the very samples that
+    ``generation_sweep`` draws with the same ``seed`` (lesson 3): a second judge's score of each
+    ``(latent_dim, temperature)``."""
+    labels = torch.arange(10, device=next(classifier.parameters()).device).repeat_interleave(100)
+    fidelity = {}
+    for latent_dim, model in cvaes.items():
+        for t in temperatures:
+            torch.manual_seed(seed)
+            images = model.sample(len(labels), labels=labels, temperature=t)
+            fidelity[latent_dim, t] = label_fidelity(classifier, images, labels)
+    return fidelity
+
+
+def recommend_obedient_setting(results: dict[int, dict], fidelity: dict[tuple[int, float], float],
+                               fidelity_floor: float = 0.98) -> tuple[int, float]:
+    """Lesson 3's rule for a generation setting ``(latent_dim, temperature)``: obedience first.
+    Among the settings with temperature >= 0.5 whose ``fidelity`` (the lowest of the judges'
+    label fidelities, keyed ``(latent_dim, temperature)``) is at least ``fidelity_floor``, the one
+    whose samples are the most diverse in ``results`` (``generation_sweep``)."""
+    candidates = [(results[d][t][1], d, t) for (d, t), f in fidelity.items()
+                  if t >= 0.5 and f >= fidelity_floor]
+    if not candidates:
+        raise ValueError(f"no setting reaches a label fidelity of {fidelity_floor:.0%}")
+    _, latent_dim, temperature = max(candidates)
+    return latent_dim, temperature
+
+
 def recommend_setting(results: dict[int, dict], real_diversity: float,
                       diversity_floor: float = 0.7) -> tuple[int, float]:
-    """Lesson 3's rule for a generation setting ``(latent_dim, temperature)``: among the settings
-    of ``generation_sweep`` with temperature >= 0.5 whose diversity keeps at least
+    """A rule for a generation setting ``(latent_dim, temperature)``, diversity first, which
+    lesson 3 sets beside its own (``recommend_obedient_setting``): among the settings of
+    ``generation_sweep`` with temperature >= 0.5 whose diversity keeps at least
     ``diversity_floor`` of the real digits', the one with the highest label fidelity."""
     _check_number(diversity_floor, "diversity_floor", high=1.0)
     candidates = [(row[t][0], d, t) for d, row in results.items() for t in row

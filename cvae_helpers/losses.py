@@ -128,8 +128,13 @@ def _check_targets(logits: Tensor, X: Tensor) -> None:
         raise ValueError(f"the batch holds no images (shape {list(X.shape)}): a loss averaged "
                          "over 0 images is 0/0")
     if not _values_checked.get():
-        check_pixel_values(X, name="the target images")
         low, high = torch.aminmax(logits.detach())
+        if 0 <= low <= high <= 1 and X.detach().min() < 0:
+            raise ValueError("the arguments look swapped: the targets hold negative values "
+                             "while the logits all lie in [0, 1]. The loss takes the "
+                             "decoder's logits first, then the images: "
+                             "reconstruction_loss(logits, X)")
+        check_pixel_values(X, name="the target images")
         if 0 <= low < high <= 1:
             raise ValueError("every logit lies in [0, 1]: these look like probabilities (a "
                              "decoder that ends with a sigmoid). The loss takes logits, the "

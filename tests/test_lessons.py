@@ -16,7 +16,7 @@ import textwrap
 import nbformat
 import pytest
 
-from cvae_helpers import course
+from cvae_instructor import course
 
 LESSONS = course.lesson_paths()
 IDS = [p.stem for p in LESSONS]
