@@ -5,19 +5,15 @@ keeps a whole split in memory, on the training device, and draws a mini-batch by
 with a shuffled permutation. That skips the per-image PIL decode and collate of a ``DataLoader``,
 which on a laptop CPU costs more than the model itself.
 
-The ``check_*`` functions at the end turn a careless input (a flat image, pixels in 0..255, a
-label 10) into an error that says what to do, before it becomes a wrong number.
+What the functions here take is checked by ``inputs``: a careless input (a flat image, pixels
+in 0..255, a label 10, a damaged file) gets an error that says what to do.
 """
 
-import contextlib
 import gzip
-import math
-import numbers
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextvars import ContextVar
 from pathlib import Path
 
 import torch
@@ -25,9 +21,19 @@ from torch import Tensor
 from torchvision import datasets
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
-IMAGE_SHAPE = (1, 28, 28)
-NUM_PIXELS = 784
-NUM_CLASSES = 10
+# What an image is: [1, 28, 28], pixel intensities in [0, 1]; a label is a digit 0..9.
+from .inputs import (  # noqa: F401 (IMAGE_SHAPE and NUM_PIXELS are part of data's vocabulary)
+    HIDDEN,
+    IMAGE_SHAPE,
+    NUM_CLASSES,
+    NUM_PIXELS,
+    check_count,
+    check_images,
+    check_mask,
+    check_mnist_file,
+    check_quadrant_counts,
+    check_rows,
+)
 
 # The package sits one level below the course root when it runs from a clone.
 COURSE_ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +96,7 @@ def load_mnist(split: str = "train", root: str | Path | None = None) -> tuple[Te
     missing = [name for name, _, _ in MNIST_FILES[split] if not (raw / name).is_file()]
     if missing:
         _fetch(folder, raw, missing)
-    images, labels = (_checked_file(raw / name, magic, shape)
+    images, labels = (check_mnist_file(raw / name, magic, shape)
                       for name, magic, shape in MNIST_FILES[split])
     try:
         X, y = read_image_file(str(images)), read_label_file(str(labels))
@@ -171,40 +177,6 @@ def _gunzip(source: Path, target: Path) -> None:
                       "again to download a fresh copy.") from None
 
 
-def _checked_file(path: Path, magic: int, shape: tuple[int, ...]) -> Path:
-    """``path`` when it is a whole IDX file of ``shape``; else an error naming what is wrong."""
-    kind = "images" if magic == 2051 else "labels"
-    header_size = 4 * (1 + len(shape))
-    expected_size = header_size + math.prod(shape)
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        header = f.read(header_size)
-    delete = "Delete it and load again to get a fresh copy."
-    if header[:2] == b"\x1f\x8b":
-        raise ValueError(f"{path} is still gzip-compressed: unpack it (gunzip) or delete it and "
-                         "load again.")
-    found = int.from_bytes(header[:4], "big") if len(header) >= 4 else None
-    if found in (2049, 2051) and found != magic:
-        other = "labels" if found == 2049 else "images"
-        raise ValueError(f"{path} is an MNIST {other} file where the {kind} were expected: two "
-                         "files were renamed or swapped. Give each file its own name, or delete "
-                         "both and load again.")
-    if found != magic:
-        raise ValueError(f"{path} is not an MNIST {kind} file: it should start with the number "
-                         f"{magic} (its IDX magic number), but starts with the bytes "
-                         f"{header[:4].hex(' ') or 'nothing (it is empty)'}. {delete}")
-    dims = tuple(int.from_bytes(header[4 * i:4 * i + 4], "big") for i in range(1, 1 + len(shape)))
-    if dims != shape:
-        raise ValueError(f"{path} holds {kind} of shape {list(dims)}, where MNIST's file of "
-                         f"that name holds {list(shape)}: is it the other split's file, or "
-                         f"another data set? {delete}")
-    if size != expected_size:
-        what = "is truncated" if size < expected_size else "is longer than it should be"
-        raise ValueError(f"{path} {what}: {size:,} bytes where {expected_size:,} were expected "
-                         f"(an interrupted download or copy). {delete}")
-    return path
-
-
 def batches(X: Tensor, y: Tensor | None, batch_size: int, generator: torch.Generator | None = None,
             shuffle: bool = True) -> Iterator[tuple[Tensor, Tensor | None]]:
     """Yield mini-batches ``(X[idx], y[idx])`` of in-memory tensors (lesson 1).
@@ -212,19 +184,7 @@ def batches(X: Tensor, y: Tensor | None, batch_size: int, generator: torch.Gener
     The order is a permutation drawn from ``generator``, so one seed gives one order. The last
     batch may be smaller. ``y`` may be ``None`` for a model that needs no labels.
     """
-    _check_tensor(X, "X")
-    n = X.shape[0] if X.dim() else 0
-    if n == 0:
-        raise ValueError(f"X holds no images (shape {list(X.shape)}): there is nothing to "
-                         "batch. Check how X was sliced or filtered.")
-    if y is not None:
-        _check_tensor(y, "y")
-        if y.dim() == 0 or y.shape[0] != n:
-            raise ValueError(f"X holds {n} images but y holds {y.shape[0] if y.dim() else 0} "
-                             "labels: give one label per image (X and y from the same split).")
-        if y.device != X.device:
-            raise ValueError(f"X is on {X.device} but y on {y.device}: move them to one device, "
-                             "y = y.to(X.device).")
+    n = check_rows(X, y)
     check_count(batch_size, "batch_size")
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     order = order.to(X.device)
@@ -235,8 +195,8 @@ def batches(X: Tensor, y: Tensor | None, batch_size: int, generator: torch.Gener
 
 # Lesson 5's task (Sohn et al., 2015): show 1, 2 or 3 quadrants of a digit, predict the rest.
 # The visible quadrants grow as in the paper and Pyro's CVAE tutorial: bottom-left, then the
-# left half, then everything but the bottom-right.
-HIDDEN = -1.0  # the input value of a pixel the model must predict: no real pixel has it
+# left half, then everything but the bottom-right. A hidden pixel's input is HIDDEN (-1): no
+# real pixel has it.
 
 
 def visible_mask(num_visible: int) -> Tensor:
@@ -260,23 +220,9 @@ def mask_input(X: Tensor, visible: Tensor) -> Tensor:
     ``visible`` is a bool mask broadcastable to ``X`` (``[1, 28, 28]``, or one per image).
     """
     check_images(X)
-    if not isinstance(visible, Tensor):
-        raise TypeError(f"visible must be a bool mask, got {type(visible).__name__}: build it "
-                        "with data.visible_mask(num_visible), e.g. visible_mask(2)")
-    if visible.dtype != torch.bool:
-        raise TypeError(f"visible must be a bool mask (True where a pixel is shown), got "
-                        f"{visible.dtype}: convert a 0/1 mask with visible.bool()")
-    if not _broadcasts(visible.shape, X.shape):
-        raise ValueError(f"the mask {list(visible.shape)} does not fit the images "
-                         f"{list(X.shape)}: use one mask [1, 28, 28] for all, or one per image "
-                         "[N, 1, 28, 28]")
+    check_mask(visible, X, "visible", "build it with data.visible_mask(num_visible), e.g. "
+               "visible_mask(2)")
     return torch.where(visible.to(X.device), X, torch.full_like(X, HIDDEN))
-
-
-def _broadcasts(small: torch.Size, big: torch.Size) -> bool:
-    """True when a tensor shaped ``small`` broadcasts to ``big`` without growing it."""
-    return len(small) <= len(big) and all(
-        s in (1, b) for s, b in zip(reversed(small), reversed(big), strict=False))
 
 
 def random_quadrant_counts(n: int, generator: torch.Generator | None = None) -> Tensor:
@@ -296,159 +242,3 @@ def visible_masks(counts: Tensor) -> Tensor:
     check_quadrant_counts(counts)
     masks = torch.stack([visible_mask(k) for k in (1, 2, 3)]).to(counts.device)
     return masks[counts.long() - 1]
-
-
-def check_quadrant_counts(counts: Tensor, n: int | None = None, name: str = "y") -> None:
-    """Raise a clear error unless ``counts`` holds (``n``) whole numbers 1, 2 or 3: lesson 5's
-    ``y``, the number of visible quadrants of each image."""
-    if counts is None:
-        raise TypeError(f"a completion model needs as {name} the number of visible quadrants of "
-                        f"each image: {name} = data.random_quadrant_counts(len(X))")
-    _check_tensor(counts, "the quadrant counts y")
-    if counts.dtype.is_floating_point or counts.dtype == torch.bool or counts.dim() != 1:
-        raise TypeError(f"the quadrant counts must be whole numbers 1, 2 or 3 in a 1-D tensor "
-                        f"(dtype torch.long), got {counts.dtype} of shape {list(counts.shape)}: "
-                        "draw them with data.random_quadrant_counts(len(X))")
-    if n is not None and counts.shape[0] != n:
-        raise ValueError(f"{n} images but {counts.shape[0]} quadrant counts y: give one count "
-                         "per image, data.random_quadrant_counts(len(X))")
-    if counts.numel() and not _values_checked.get():
-        low, high = (int(v) for v in torch.aminmax(counts))
-        if low < 1 or high > 3:
-            hint = (": these look like digit labels, but a completion model takes as y the "
-                    "number of visible quadrants of each image, data.random_quadrant_counts(len(X))"
-                    if high <= 9 and low >= 0 else "")
-            raise ValueError(f"quadrant counts must be 1, 2 or 3, got values from {low} to "
-                             f"{high}{hint}")
-
-
-# Checking the values of a batch (its range, NaN) reads every pixel and, on a GPU, makes Python
-# wait for the device. ``fit`` checks its whole data set once instead, then trains inside
-# ``values_checked()``, where the checks of each batch look at shapes and types only.
-_values_checked: ContextVar[bool] = ContextVar("cvae_values_checked", default=False)
-
-
-@contextlib.contextmanager
-def values_checked() -> Iterator[None]:
-    """Within this block, skip the checks of pixel and label values (not of shapes): for code
-    that has checked its whole data set once, as ``train.fit`` does (lesson 1)."""
-    token = _values_checked.set(True)
-    try:
-        yield
-    finally:
-        _values_checked.reset(token)
-
-
-def _check_tensor(value: object, name: str) -> None:
-    if not isinstance(value, Tensor):
-        fix = ("torch.from_numpy(...)" if type(value).__module__ == "numpy"
-               else "torch.tensor(...)")
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}: convert "
-                        f"it with {fix}")
-
-
-def check_count(value: object, name: str, minimum: int = 1) -> int:
-    """Raise a clear error unless ``value`` is a whole number >= ``minimum`` (a batch size, a
-    number of epochs or samples); return it as an int."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number, got {value!r}"
-                        + (f": use {name}={int(value)}" if isinstance(value, float)
-                           and value.is_integer() else ""))
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
-
-
-def check_images(X: Tensor, like: "torch.nn.Module | Tensor | None" = None, masked: bool = False,
-                 name: str = "the images") -> None:
-    """Raise a clear error unless ``X`` is a batch of MNIST images ``[N, 1, 28, 28]``, N >= 1,
-    with pixel values in [0, 1] (and ``HIDDEN`` = -1 where ``masked``).
-
-    ``like`` is the model (or one of its weights): the images must have its dtype and device.
-    ``name`` says which images, in the error. Inside ``values_checked()`` only the shape is
-    checked: the caller has checked the rest once for the whole data set."""
-    _check_tensor(X, f"{name} X" if name == "the images" else name)
-    if X.dim() != 4 or tuple(X.shape[1:]) != IMAGE_SHAPE:
-        raise ValueError(
-            f"expected images shaped [N, 1, 28, 28], got {list(X.shape)}. "
-            "A flat batch [N, 784] can be reshaped with X.view(-1, 1, 28, 28); "
-            "a single image [28, 28] with X.view(1, 1, 28, 28)."
-        )
-    if not X.dtype.is_floating_point:
-        raise TypeError(f"{name} are {X.dtype}, but the models take float pixels in [0, 1]: "
-                        "convert them with X = X.float() / 255")
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} are an empty batch (shape [0, 1, 28, 28]): there is nothing "
-                         "to compute on, and a loss over 0 images is 0/0. Check how they were "
-                         "sliced or filtered.")
-    if _values_checked.get():
-        return
-    if like is not None:
-        check_like(X, like, name)
-    check_pixel_values(X, masked, name)
-
-
-def check_like(T: Tensor, like: "torch.nn.Module | Tensor", name: str, var: str = "X") -> None:
-    """Raise a clear error unless ``T`` (called ``var`` in the advice) has the dtype and device
-    of ``like``: a model's weights, or a tensor."""
-    weight = like if isinstance(like, Tensor) else next(like.parameters())
-    if T.dtype != weight.dtype:
-        raise TypeError(f"{name} are {T.dtype} but the model's weights {weight.dtype}: "
-                        f"convert them with {var}.to({weight.dtype})")
-    if T.device != weight.device:
-        raise ValueError(f"{name} are on {T.device} but the model on {weight.device}: move "
-                         f"them with {var}.to({str(weight.device)!r})")
-
-
-def check_pixel_values(X: Tensor, masked: bool = False, name: str = "the images") -> None:
-    """Raise a clear error unless every value of ``X`` is a pixel intensity in [0, 1] (or
-    ``HIDDEN``, where ``masked``): not NaN, not infinite, not 0..255."""
-    low, high = (float(v) for v in torch.aminmax(X.detach()))
-    if 0 <= low and high <= 1:
-        return
-    bad = ~torch.isfinite(X)
-    if bad.any():
-        first = int(bad.flatten(1).any(1).nonzero()[0]) if X.dim() > 1 else 0
-        raise ValueError(f"{name} hold {int(bad.sum())} NaN or infinite value(s) (the first in "
-                         f"image {first}): the models take pixel intensities in [0, 1]. Find "
-                         "where they came from (a division by zero?) or reload the data.")
-    if masked and low == HIDDEN:  # judge the pixels that are shown
-        shown = X[X != HIDDEN]
-        low, high = (float(v) for v in torch.aminmax(shown)) if shown.numel() else (0.0, 0.0)
-        if 0 <= low and high <= 1:
-            return
-    if 0 <= low and 1 < high <= 255:
-        raise ValueError(f"{name} have pixel values up to {high:g}, but the course's images are "
-                         "in [0, 1]: divide by 255 (X = X / 255), or use data.load_mnist(), "
-                         "which does.")
-    hidden = " (and -1, data.HIDDEN, where a pixel is hidden)" if masked else ""
-    raise ValueError(f"{name} have values from {low:g} to {high:g}, but the models take pixel "
-                     f"intensities in [0, 1]{hidden}. If they were normalised "
-                     "(transforms.Normalize), undo it; data.load_mnist() gives the images as "
-                     "the models expect them.")
-
-
-def check_labels(y: Tensor, n: int | None = None, num_classes: int = NUM_CLASSES,
-                 name: str = "y") -> None:
-    """Raise a clear error unless ``y`` holds ``n`` integer labels in 0..num_classes-1."""
-    if y is None:
-        raise TypeError(f"this model needs the digit labels {name} (a tensor of N digits 0..9), "
-                        "got None: pass the labels of the images, e.g. model(X, y)")
-    _check_tensor(y, "the labels y")
-    if y.dim() == 2 and y.shape[1] == num_classes and (n is None or y.shape[0] == n):
-        raise ValueError(f"the labels are shaped {list(y.shape)}, one-hot rows: pass the digits "
-                         "themselves, y.argmax(dim=1); the model makes the one-hot rows")
-    if y.dim() == 2 and y.shape[1] == 1:
-        raise ValueError(f"the labels are shaped {list(y.shape)}: flatten them to one label per "
-                         "image, y.view(-1)")
-    if y.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
-        raise TypeError(f"labels must be integers (torch.long), got {y.dtype}: convert whole-"
-                        "number labels with y.long()")
-    if y.dim() != 1 or (n is not None and y.shape[0] != n):
-        raise ValueError(f"expected {n if n is not None else 'N'} labels in a 1-D tensor, "
-                         f"one per image, got shape {list(y.shape)}")
-    if y.numel() and not _values_checked.get():
-        low, high = (int(v) for v in torch.aminmax(y))
-        if low < 0 or high >= num_classes:
-            raise ValueError(f"labels must lie in 0..{num_classes - 1}, got values from {low} to "
-                             f"{high}: pass the digits' labels (as load_mnist gives them)")

@@ -3,13 +3,21 @@ of generated samples (lessons 1-4), and the conditional log-likelihood of comple
 """
 
 import math
-import numbers
 
 import torch
 from torch import Tensor, nn
 from torch.distributions import Normal
 
-from .data import _check_tensor, check_count, check_images, check_labels, mask_input, visible_mask
+from .data import mask_input, visible_mask
+from .inputs import (
+    check_count,
+    check_images,
+    check_labels,
+    check_model,
+    check_number,
+    check_temperature,
+    check_tensor,
+)
 from .models import CVAE, VAE, Autoencoder, CompletionCVAE, CompletionNet, reparameterize
 from .train import average_loss
 
@@ -21,7 +29,7 @@ CONFIDENCE = 0.9
 def uniform_in_box(Z: Tensor, n: int, generator: torch.Generator | None = None) -> Tensor:
     """``n`` points drawn uniformly from the smallest axis-aligned box holding the codes ``Z``
     (lesson 1): "random points of the code space", for an autoencoder that has no prior."""
-    _check_tensor(Z, "the codes Z")
+    check_tensor(Z, "the codes Z")
     if Z.dim() != 2 or Z.shape[0] == 0:
         raise ValueError(f"Z must hold codes [N, latent_dim], at least one, got {list(Z.shape)}")
     check_count(n, "n")
@@ -37,7 +45,7 @@ def random_decodes(model: Autoencoder | VAE, n: int, X_train: Tensor | None = No
     An autoencoder has no prior, so its codes are drawn uniformly from the box that holds the
     codes of ``X_train`` (lesson 1); a VAE's come from its prior N(0, I) (lesson 2).
     """
-    _check_model(model, (Autoencoder, VAE), "an Autoencoder or a VAE")
+    check_model(model, "an Autoencoder or a VAE (a trained model)", (Autoencoder, VAE))
     if isinstance(model, CVAE):
         raise TypeError("a CVAE decodes a code together with a label: draw its samples with "
                         "model.sample(n, labels=...)")
@@ -89,7 +97,7 @@ def importance_weighted_nll(log_p_x_given_z: Tensor, log_p_z: Tensor, log_q_z: T
     """
     terms = {"log_p_x_given_z": log_p_x_given_z, "log_p_z": log_p_z, "log_q_z": log_q_z}
     for name, term in terms.items():
-        _check_tensor(term, name)
+        check_tensor(term, name)
     shapes = {name: list(term.shape) for name, term in terms.items()}
     if len({tuple(s) for s in shapes.values()}) != 1 or log_p_x_given_z.dim() != 2 \
             or 0 in log_p_x_given_z.shape:
@@ -144,7 +152,7 @@ def log_weight_terms(model: VAE, X: Tensor, y: Tensor | None = None, k: int = 10
     smaller k. The noise of each pass is drawn as one ``[k, images, latent_dim]`` tensor, so
     lesson 4's estimator, drawing the same way, gets the same codes from the same seed.
     """
-    _check_model(model, (VAE,), "a VAE or a CVAE")
+    check_model(model, "a VAE or a CVAE (a trained model)", (VAE,))
     check_images(X)
     if isinstance(model, CVAE):
         check_labels(y, X.shape[0], model.num_classes)
@@ -185,7 +193,8 @@ def completion_nll(model: CompletionNet | CompletionCVAE, X: Tensor, num_visible
     estimated by importance sampling with its recognition network q(z | x, y) as the proposal,
     k samples per image: ``importance_weighted_nll`` with p(z | x) in place of p(z).
     """
-    _check_model(model, (CompletionNet, CompletionCVAE), "a CompletionNet or a CompletionCVAE")
+    check_model(model, "a CompletionNet or a CompletionCVAE (a trained model)",
+                (CompletionNet, CompletionCVAE))
     check_images(X)
     check_count(k, "k")
     check_count(rows_per_pass, "rows_per_pass")
@@ -214,18 +223,18 @@ def active_units(mu: Tensor, threshold: float = 0.01) -> int:
     varies across the images ``[N, d]`` with variance above ``threshold`` (Burda et al.,
     2016). An inactive dimension has q(z_j | x) = N(0, 1) for every x: it has collapsed to the
     prior and tells the decoder nothing."""
-    _check_tensor(mu, "mu")
+    check_tensor(mu, "mu")
     if mu.dim() != 2 or mu.shape[0] < 2:
         raise ValueError(f"mu must hold the mean codes [N, latent_dim] of at least 2 images (a "
                          f"variance across images needs two), got {list(mu.shape)}")
-    _check_number(threshold, "threshold")
+    check_number(threshold, "threshold")
     return int((mu.var(dim=0) > threshold).sum())
 
 
 @torch.no_grad()
 def predict_proba(classifier: nn.Module, X: Tensor, batch_size: int = 2000) -> Tensor:
     """Class probabilities ``[N, 10]`` of the digit classifier, on the classifier's device."""
-    _check_model(classifier, (nn.Module,), "a digit classifier")
+    check_model(classifier, "a digit classifier (a trained model)")
     check_images(X)
     check_count(batch_size, "batch_size")
     classifier.eval()
@@ -244,7 +253,7 @@ def accuracy(classifier: nn.Module, X: Tensor, y: Tensor) -> float:
 def confident_fraction(classifier: nn.Module, X: Tensor, threshold: float = CONFIDENCE) -> float:
     """Fraction of images the classifier recognises confidently: top-class probability >=
     ``threshold`` (lesson 1). Used to score random decodes: garbage scores low."""
-    _check_number(threshold, "threshold", high=1.0)
+    check_number(threshold, "threshold", high=1.0)
     return (predict_proba(classifier, X).max(1).values >= threshold).float().mean().item()
 
 
@@ -296,7 +305,7 @@ def linear_probe(Z_fit: Tensor, y_fit: Tensor, Z_eval: Tensor, y_eval: Tensor,
 def mean_pairwise_distance(X: Tensor) -> float:
     """Average Euclidean distance between two different images of a set, in pixel units
     (lesson 3): a diversity score, near 0 when every sample looks the same."""
-    _check_tensor(X, "X")
+    check_tensor(X, "X")
     if X.dim() == 0 or X.shape[0] < 2:
         raise ValueError(f"a distance between two images needs at least 2 images, got "
                          f"{X.shape[0] if X.dim() else 0}")
@@ -309,7 +318,7 @@ def diversity(images: Tensor, labels: Tensor, per_digit: int = 100) -> float:
     """``mean_pairwise_distance`` among (at most ``per_digit``) images of each digit, averaged
     over the ten digits (lesson 3): how different from each other the drawings of one digit
     are, in pixel units."""
-    _check_tensor(images, "images")
+    check_tensor(images, "images")
     check_labels(labels, images.shape[0] if images.dim() else 0)
     check_count(per_digit, "per_digit", minimum=2)
     few = [d for d in range(10) if int((labels == d).sum()) < 2]
@@ -347,7 +356,7 @@ def generation_sweep(cvaes: dict[int, CVAE], classifier: nn.Module, X_test: Tens
     if not temperatures:
         raise ValueError("temperatures must list at least one temperature, e.g. (0.5, 1.0)")
     for t in temperatures:
-        _check_number(t, "each temperature")
+        check_temperature(t)
     device = next(classifier.parameters()).device
     g = torch.Generator().manual_seed(seed)
     subset = torch.randperm(len(X_test), generator=g)[:2000]
@@ -405,7 +414,7 @@ def recommend_setting(results: dict[int, dict], real_diversity: float,
     lesson 3 sets beside its own (``recommend_obedient_setting``): among the settings of
     ``generation_sweep`` with temperature >= 0.5 whose diversity keeps at least
     ``diversity_floor`` of the real digits', the one with the highest label fidelity."""
-    _check_number(diversity_floor, "diversity_floor", high=1.0)
+    check_number(diversity_floor, "diversity_floor", high=1.0)
     candidates = [(row[t][0], d, t) for d, row in results.items() for t in row
                   if isinstance(t, float) and t >= 0.5
                   and row[t][1] >= diversity_floor * real_diversity]
@@ -413,18 +422,3 @@ def recommend_setting(results: dict[int, dict], real_diversity: float,
         raise ValueError(f"no setting keeps {diversity_floor:.0%} of the real diversity")
     _, latent_dim, temperature = max(candidates)
     return latent_dim, temperature
-
-
-def _check_model(model: nn.Module, kinds: tuple[type, ...], what: str) -> None:
-    if isinstance(model, type) or not isinstance(model, kinds):
-        name = getattr(model, "__name__", type(model).__name__)
-        raise TypeError(f"expected {what} (a trained model), got {name}")
-    if next(model.parameters(), None) is None:
-        raise ValueError(f"{type(model).__name__} has no weights")
-
-
-def _check_number(value: float, name: str, high: float = math.inf) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not 0 <= value <= high:
-        interval = "a number >= 0" if high == math.inf else f"a number in [0, {high:g}]"
-        raise ValueError(f"{name} must be {interval}, got {value!r}")

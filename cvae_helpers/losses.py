@@ -4,18 +4,16 @@ A nat is the unit of information of the natural logarithm (1 nat = 1/ln 2 = 1.44
 loss here is summed over what one image has (784 pixels, or the latent dimensions) and averaged
 over the images of the batch, so the numbers read "nats per image" whatever the batch size.
 
-Each loss first checks what it is given (shapes, and that the targets are pixel intensities in
-[0, 1]): pixels in 0..255, say, would give a negative number of "nats" instead of an error.
+Each loss first checks what it is given (``inputs``: shapes, and that the targets are pixel
+intensities in [0, 1]): pixels in 0..255, say, would give a negative number of "nats" instead
+of an error.
 """
-
-import math
-import numbers
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .data import _broadcasts, _check_tensor, _values_checked, check_pixel_values
+from .inputs import check_beta, check_gaussian, check_logits, check_mask
 
 
 def reconstruction_loss(logits: Tensor, X: Tensor) -> Tensor:
@@ -27,7 +25,7 @@ def reconstruction_loss(logits: Tensor, X: Tensor) -> Tensor:
     the binary cross-entropy, summed over pixels and averaged over the batch: nats per image.
     MNIST's grey levels in [0, 1] are used as soft targets, as pytorch/examples does.
     """
-    _check_targets(logits, X)
+    check_logits(logits, X)
     return F.binary_cross_entropy_with_logits(logits, X, reduction="sum") / X.shape[0]
 
 
@@ -39,7 +37,7 @@ def gaussian_kl(mu: Tensor, logvar: Tensor, mu_p: Tensor | float = 0.0,
 
     Returns a tensor shaped like ``mu``; the defaults compare against N(0, 1).
     """
-    _check_gaussians(mu, logvar, mu_p, logvar_p)
+    check_gaussian(mu, logvar, mu_p, logvar_p)
     logvar_p = torch.as_tensor(logvar_p, dtype=mu.dtype, device=mu.device)
     return 0.5 * (logvar_p - logvar
                   + (logvar.exp() + (mu - mu_p) ** 2) / logvar_p.exp()
@@ -71,7 +69,7 @@ def vae_loss(logits: Tensor, X: Tensor, mu: Tensor, logvar: Tensor,
     With beta = 1 the loss is the negative evidence lower bound, -ELBO >= -log p(x).
     Returns ``{"loss", "recon", "kl"}``.
     """
-    _check_beta(beta)
+    check_beta(beta, tensor=True)
     recon = reconstruction_loss(logits, X)
     kl = kl_divergence(mu, logvar)
     return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
@@ -85,12 +83,8 @@ def masked_reconstruction_loss(logits: Tensor, Y: Tensor, hidden: Tensor) -> Ten
     ``hidden`` is a bool mask broadcastable to ``Y``, True where the pixel is to be predicted;
     the visible pixels were given to the model, so they cost nothing.
     """
-    _check_targets(logits, Y)
-    if not isinstance(hidden, Tensor) or not _broadcasts(hidden.shape, Y.shape):
-        raise ValueError(f"hidden must be a bool mask shaped like Y {list(Y.shape)}, or one "
-                         f"[1, 28, 28] mask for all, got "
-                         f"{list(hidden.shape) if isinstance(hidden, Tensor) else hidden!r}: "
-                         "hidden = ~data.visible_mask(num_visible)")
+    check_logits(logits, Y)
+    check_mask(hidden, Y, "hidden", "hidden = ~data.visible_mask(num_visible)")
     per_pixel = F.binary_cross_entropy_with_logits(logits, Y, reduction="none")
     return (per_pixel * hidden).sum() / Y.shape[0]
 
@@ -110,58 +104,7 @@ def conditional_vae_loss(logits: Tensor, Y: Tensor, hidden: Tensor,
             raise TypeError(f"{name} must be the pair (mu, logvar) of a Gaussian, got "
                             f"{type(pair).__name__}" + (f" of length {len(pair)}"
                                                         if isinstance(pair, tuple | list) else ""))
-    _check_beta(beta)
+    check_beta(beta, tensor=True)
     recon = masked_reconstruction_loss(logits, Y, hidden)
     kl = kl_divergence(*q, *p)
     return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
-
-
-def _check_targets(logits: Tensor, X: Tensor) -> None:
-    """Logits and targets of one shape, a batch of at least one image, targets in [0, 1]."""
-    for name, value in (("logits", logits), ("the targets X", X)):
-        _check_tensor(value, name)
-    if logits.shape != X.shape:
-        raise ValueError(f"the logits {list(logits.shape)} and the images {list(X.shape)} must "
-                         "have one shape, one logit per pixel: reshape the decoder's output "
-                         "with logits.view_as(X)")
-    if X.dim() == 0 or X.shape[0] == 0:
-        raise ValueError(f"the batch holds no images (shape {list(X.shape)}): a loss averaged "
-                         "over 0 images is 0/0")
-    if not _values_checked.get():
-        low, high = torch.aminmax(logits.detach())
-        if 0 <= low <= high <= 1 and X.detach().min() < 0:
-            raise ValueError("the arguments look swapped: the targets hold negative values "
-                             "while the logits all lie in [0, 1]. The loss takes the "
-                             "decoder's logits first, then the images: "
-                             "reconstruction_loss(logits, X)")
-        check_pixel_values(X, name="the target images")
-        if 0 <= low < high <= 1:
-            raise ValueError("every logit lies in [0, 1]: these look like probabilities (a "
-                             "decoder that ends with a sigmoid). The loss takes logits, the "
-                             "decoder's output before any sigmoid, and applies it itself.")
-
-
-def _check_gaussians(mu: Tensor, logvar: Tensor, mu_p: Tensor | float,
-                     logvar_p: Tensor | float) -> None:
-    for name, value in (("mu", mu), ("logvar", logvar)):
-        _check_tensor(value, name)
-    if mu.shape != logvar.shape:
-        raise ValueError(f"mu {list(mu.shape)} and logvar {list(logvar.shape)} must have one "
-                         "shape: the encoder's output split in two halves, .chunk(2, dim=1)")
-    if mu.numel() == 0:
-        raise ValueError(f"mu and logvar are empty (shape {list(mu.shape)}): a KL averaged over "
-                         "0 images is 0/0")
-    for name, value in (("mu_p", mu_p), ("logvar_p", logvar_p)):
-        if isinstance(value, Tensor) and not _broadcasts(value.shape, mu.shape):
-            raise ValueError(f"the prior's {name} {list(value.shape)} does not fit mu "
-                             f"{list(mu.shape)}: give one per image, or a number")
-
-
-def _check_beta(beta: float) -> None:
-    if isinstance(beta, Tensor) and beta.dim() == 0:
-        return
-    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not math.isfinite(beta) \
-            or beta < 0:
-        raise ValueError(f"beta weights the KL term and must be a number >= 0 (1 for the ELBO), "
-                         f"got {beta!r}")
-

@@ -12,12 +12,11 @@ for one batch, in nats per image, so one training loop serves them all (lesson 1
 ``train.fit``). ``y`` is the digit labels, or for lesson 5's models the number of visible
 quadrants of each image (``data.random_quadrant_counts``); a model that needs neither ignores it.
 
-Each model checks what it is given (shapes, dtypes, pixel and label values, with ``data``'s
-checks) and says how to fix a careless input, rather than failing deep inside torch or
-returning a wrong number. ``check_targets`` says what each model takes as ``y``.
+Each model checks what it is given (shapes, dtypes, pixel and label values, with the checks
+of ``inputs``) and says how to fix a careless input, rather than failing deep inside torch or
+returning a wrong number. Its ``y_kind`` says what its ``loss`` takes as ``y``.
 """
 
-import math
 import numbers
 from collections.abc import Sequence
 
@@ -25,19 +24,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .data import (
-    IMAGE_SHAPE,
-    NUM_CLASSES,
-    NUM_PIXELS,
-    _check_tensor,
-    _values_checked,
+from .data import IMAGE_SHAPE, NUM_CLASSES, NUM_PIXELS, mask_input, visible_masks
+from .inputs import (
+    check_codes,
     check_count,
+    check_gaussian,
     check_images,
     check_labels,
-    check_like,
+    check_layer_sizes,
     check_quadrant_counts,
-    mask_input,
-    visible_masks,
+    check_same_count,
+    check_temperature,
 )
 from .losses import conditional_vae_loss, masked_reconstruction_loss, reconstruction_loss, vae_loss
 
@@ -60,17 +57,9 @@ def reparameterize(mu: Tensor, logvar: Tensor) -> Tensor:
     ``logvar`` is log sigma^2, so sigma = exp(logvar / 2): the standard deviation, the square
     root of the variance. The randomness sits in eps alone, so gradients reach mu and logvar.
     """
-    _check_gaussian(mu, logvar)
+    check_gaussian(mu, logvar)
     sigma = torch.exp(0.5 * logvar)
     return mu + sigma * torch.randn_like(sigma)
-
-
-def _check_gaussian(mu: Tensor, logvar: Tensor) -> None:
-    for name, value in (("mu", mu), ("logvar", logvar)):
-        _check_tensor(value, name)
-    if mu.shape != logvar.shape:
-        raise ValueError(f"mu {list(mu.shape)} and logvar {list(logvar.shape)} must have one "
-                         "shape, [N, latent_dim]: the encoder's output split in two halves")
 
 
 def one_hot(y: Tensor, num_classes: int = NUM_CLASSES) -> Tensor:
@@ -94,23 +83,10 @@ def condition(h: Tensor, y: Tensor, num_classes: int = NUM_CLASSES) -> Tensor:
 
 
 class _LatentModel(nn.Module):
-    """What the generative models share: a latent size and a checked decoder input."""
+    """What the generative models share: a latent size, and logits shaped as images."""
 
     latent_dim: int
-
-    def _check_codes(self, Z: Tensor) -> None:
-        if not isinstance(Z, Tensor):
-            raise TypeError(f"the latent codes must be a torch.Tensor [N, {self.latent_dim}], "
-                            f"got {type(Z).__name__}: convert them with torch.tensor(...)")
-        if Z.dim() != 2 or Z.shape[1] != self.latent_dim:
-            raise ValueError(
-                f"expected latent codes shaped [N, {self.latent_dim}] (this model's latent_dim), "
-                f"got {list(Z.shape)}"
-                + (f": one code is Z.view(1, {self.latent_dim})" if Z.dim() == 1
-                   and Z.numel() == self.latent_dim else "")
-            )
-        if not _values_checked.get():  # fit has checked its data's dtype and device once
-            check_like(Z, self, "the latent codes", "Z")
+    y_kind: str | None = None  # what ``loss`` takes as y: nothing, "labels" or "quadrants"
 
     def _images(self, logits: Tensor) -> Tensor:
         return logits.view(-1, *IMAGE_SHAPE)
@@ -121,7 +97,7 @@ class Autoencoder(_LatentModel):
 
     def __init__(self, latent_dim: int = 2, hidden: Sequence[int] = (512, 256)):
         super().__init__()
-        latent_dim, hidden = check_count(latent_dim, "latent_dim"), _layer_sizes(hidden)
+        latent_dim, hidden = check_count(latent_dim, "latent_dim"), check_layer_sizes(hidden)
         self.config = {"latent_dim": latent_dim, "hidden": list(hidden)}
         self.latent_dim = latent_dim
         self.encoder = mlp([NUM_PIXELS, *hidden, latent_dim])
@@ -134,7 +110,7 @@ class Autoencoder(_LatentModel):
 
     def decode(self, Z: Tensor) -> Tensor:
         """Codes ``[N, latent_dim]`` -> pixel logits ``[N, 1, 28, 28]``."""
-        self._check_codes(Z)
+        check_codes(Z, self)
         return self._images(self.decoder(Z))
 
     def forward(self, X: Tensor) -> Tensor:
@@ -155,7 +131,7 @@ class VAE(_LatentModel):
 
     def __init__(self, latent_dim: int = 20, hidden: Sequence[int] = (512, 512)):
         super().__init__()
-        latent_dim, hidden = check_count(latent_dim, "latent_dim"), _layer_sizes(hidden)
+        latent_dim, hidden = check_count(latent_dim, "latent_dim"), check_layer_sizes(hidden)
         self.config = {"latent_dim": latent_dim, "hidden": list(hidden)}
         self._build(latent_dim, hidden, num_classes=0)
 
@@ -174,7 +150,7 @@ class VAE(_LatentModel):
 
     def decode(self, Z: Tensor) -> Tensor:
         """Codes ``[N, latent_dim]`` -> pixel logits ``[N, 1, 28, 28]``."""
-        self._check_codes(Z)
+        check_codes(Z, self)
         return self._images(self.decoder(Z))
 
     def forward(self, X: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -196,7 +172,8 @@ class VAE(_LatentModel):
         """
         if labels is not None:
             raise ValueError("a VAE takes no labels; use a CVAE to choose the digit")
-        _check_sampling(n, temperature)
+        check_count(n, "n")
+        check_temperature(temperature)
         Z = temperature * torch.randn(n, self.latent_dim, device=_device_of(self))
         return torch.sigmoid(self.decode(Z))
 
@@ -205,10 +182,12 @@ class CVAE(VAE):
     """A conditional VAE (lesson 3): the one-hot label is appended to the encoder's input and to
     the decoder's input, so q(z|x, y) and p(x|z, y); the prior p(z) stays N(0, I)."""
 
+    y_kind = "labels"
+
     def __init__(self, latent_dim: int = 20, hidden: Sequence[int] = (512, 512),
                  num_classes: int = NUM_CLASSES):
         nn.Module.__init__(self)
-        latent_dim, hidden = check_count(latent_dim, "latent_dim"), _layer_sizes(hidden)
+        latent_dim, hidden = check_count(latent_dim, "latent_dim"), check_layer_sizes(hidden)
         num_classes = check_count(num_classes, "num_classes", minimum=2)
         self.config = {"latent_dim": latent_dim, "hidden": list(hidden), "num_classes": num_classes}
         self._build(latent_dim, hidden, num_classes)
@@ -221,7 +200,7 @@ class CVAE(VAE):
 
     def decode(self, Z: Tensor, y: Tensor) -> Tensor:  # type: ignore[override]
         """Codes ``[N, latent_dim]`` and labels ``[N]`` -> pixel logits ``[N, 1, 28, 28]``."""
-        self._check_codes(Z)
+        check_codes(Z, self)
         return self._images(self.decoder(condition(Z, y, self.num_classes)))
 
     def forward(self, X: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:  # type: ignore[override]
@@ -241,7 +220,8 @@ class CVAE(VAE):
         ``labels`` is one digit for all, or ``n`` digits; ``None`` cycles 0, 1, ..., 9, 0, ...
         Returns pixel probabilities ``[n, 1, 28, 28]``.
         """
-        _check_sampling(n, temperature)
+        check_count(n, "n")
+        check_temperature(temperature)
         device = _device_of(self)
         if labels is None:
             labels = torch.arange(n) % self.num_classes
@@ -264,9 +244,11 @@ class CompletionNet(nn.Module):
     logits ``[N, 1, 28, 28]``; only the hidden pixels' logits are scored.
     """
 
+    y_kind = "quadrants"
+
     def __init__(self, hidden: Sequence[int] = (500, 500)):
         super().__init__()
-        hidden = _layer_sizes(hidden)
+        hidden = check_layer_sizes(hidden)
         self.config = {"hidden": list(hidden)}
         self.net = mlp([NUM_PIXELS, *hidden, NUM_PIXELS])
 
@@ -292,9 +274,11 @@ class CompletionCVAE(_LatentModel):
     - generation p(y | x, z): the masked input and a code -> pixel logits ``[N, 1, 28, 28]``.
     """
 
+    y_kind = "quadrants"
+
     def __init__(self, latent_dim: int = 20, hidden: Sequence[int] = (500, 500)):
         super().__init__()
-        latent_dim, hidden = check_count(latent_dim, "latent_dim"), _layer_sizes(hidden)
+        latent_dim, hidden = check_count(latent_dim, "latent_dim"), check_layer_sizes(hidden)
         self.config = {"latent_dim": latent_dim, "hidden": list(hidden)}
         self.latent_dim = latent_dim
         self.recognition = mlp([2 * NUM_PIXELS, *hidden, 2 * latent_dim])
@@ -305,7 +289,8 @@ class CompletionCVAE(_LatentModel):
         """``(mu, logvar)`` of q(z | x, y), each ``[N, latent_dim]``."""
         check_images(X_in, self, masked=True)
         check_images(Y, self)
-        _check_same_count(Y, X_in, "whole digits Y", "masked inputs")
+        check_same_count(len(Y), "whole digits Y", len(X_in), "masked inputs",
+                         "give one of each per image")
         mu, logvar = self.recognition(torch.cat([X_in.flatten(1), Y.flatten(1)], 1)).chunk(2, 1)
         return mu, logvar
 
@@ -317,9 +302,10 @@ class CompletionCVAE(_LatentModel):
 
     def decode(self, Z: Tensor, X_in: Tensor) -> Tensor:
         """Codes ``[N, latent_dim]`` and masked inputs -> pixel logits ``[N, 1, 28, 28]``."""
-        self._check_codes(Z)
+        check_codes(Z, self)
         check_images(X_in, self, masked=True)
-        _check_same_count(Z, X_in, "codes", "masked inputs")
+        check_same_count(len(Z), "codes", len(X_in), "masked inputs",
+                         "give one of each per image")
         return self._images(self.generation(torch.cat([Z, X_in.flatten(1)], 1)))
 
     def forward(self, X_in: Tensor, Y: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor],
@@ -349,6 +335,8 @@ class CompletionCVAE(_LatentModel):
 class _DigitClassifier(nn.Module):
     """What the two classifiers share: their objective."""
 
+    y_kind = "labels"
+
     def loss(self, X: Tensor, y: Tensor, beta: float = 1.0) -> Losses:
         """The cross-entropy of the true labels ``y``, nats per image (``beta`` is not used)."""
         logits = self(X)
@@ -364,7 +352,7 @@ class Classifier(_DigitClassifier):
 
     def __init__(self, channels: Sequence[int] = (16, 32)):
         super().__init__()
-        channels = _layer_sizes(channels, "channels")
+        channels = check_layer_sizes(channels, "channels")
         if len(channels) != 2:
             raise ValueError(f"channels lists the two convolutions' channel counts, e.g. "
                              f"[16, 32], got {channels}")
@@ -388,7 +376,7 @@ class MLPClassifier(_DigitClassifier):
 
     def __init__(self, hidden: Sequence[int] = (256, 256)):
         super().__init__()
-        hidden = _layer_sizes(hidden)
+        hidden = check_layer_sizes(hidden)
         self.config = {"hidden": list(hidden)}
         self.net = mlp([NUM_PIXELS, *hidden, NUM_CLASSES])
 
@@ -401,49 +389,13 @@ def _device_of(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
-def _check_same_count(A: Tensor, B: Tensor, a: str, b: str) -> None:
-    if A.shape[0] != B.shape[0]:
-        raise ValueError(f"{A.shape[0]} {a} but {B.shape[0]} {b}: give one of each per image")
-
-
 def _quadrant_masks(counts: Tensor, X: Tensor) -> Tensor:
     """``visible_masks(counts)``, one per image of ``X``."""
     check_quadrant_counts(counts, X.shape[0] if isinstance(X, Tensor) and X.dim() else None)
     return visible_masks(counts)
 
 
-def _layer_sizes(sizes: Sequence[int], name: str = "hidden") -> list[int]:
-    """``sizes`` as a list of positive whole numbers, or a clear error."""
-    if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
-        raise TypeError(f"{name} is a list of layer sizes, got the single number {sizes}: "
-                        f"write {name}=[{sizes}]")
-    if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence):
-        raise TypeError(f"{name} must be a list of layer sizes such as [512, 256], got "
-                        f"{sizes!r}")
-    return [check_count(size, f"each size in {name}") for size in sizes]
-
-
-def _check_sampling(n: int, temperature: float) -> None:
-    check_count(n, "n")
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) \
-            or not math.isfinite(temperature) or temperature < 0:
-        raise ValueError(f"temperature scales the prior's spread and must be a number >= 0 "
-                         f"(1 samples the prior itself), got {temperature!r}")
-
-
-# The course's models, and their subclasses: what they take as y is known (check_targets).
+# The course's models, and their subclasses: what they take as y is known (their y_kind).
 COURSE_MODELS = (Autoencoder, VAE, CompletionNet, CompletionCVAE, _DigitClassifier)
 # The course's own classes, which return what their losses expect by construction.
 COURSE_CLASSES = (Autoencoder, VAE, CVAE, CompletionNet, CompletionCVAE, Classifier, MLPClassifier)
-
-
-def check_targets(model: nn.Module, y: Tensor | None, n: int, name: str = "y") -> None:
-    """Raise a clear error unless ``y`` is what ``model.loss`` takes for ``n`` images: digit
-    labels 0..9 for a CVAE or a classifier, quadrant counts 1, 2 or 3 for lesson 5's models,
-    anything (even ``None``) of length ``n`` for the autoencoder and the VAE, which ignore it."""
-    if isinstance(model, CVAE):
-        check_labels(y, n, model.num_classes, name)
-    elif isinstance(model, _DigitClassifier):
-        check_labels(y, n, name=name)
-    elif isinstance(model, CompletionNet | CompletionCVAE):
-        check_quadrant_counts(y, n, name)

@@ -20,20 +20,24 @@ Both use ``adam``, PyTorch's Adam fused into one pass over the weights where it 
 
 import contextlib
 import math
-import numbers
 import time
 
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from .data import batches, check_count, check_images, values_checked
+from .data import batches
 from .device import pick_device
-from .models import COURSE_CLASSES, COURSE_MODELS, check_targets
+from .inputs import (
+    check_data,
+    check_loss_output,
+    check_settings,
+    check_trainable,
+    values_checked,
+)
+from .models import COURSE_CLASSES, COURSE_MODELS
 
 History = dict[str, list[float]]
-
-LR_SCHEDULES = ("constant", "cosine")
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -83,17 +87,7 @@ def _stopped(error: TrainingInterrupted | TrainingDiverged):
 def _losses(model: nn.Module, X: Tensor, y: Tensor | None, beta: float) -> dict[str, Tensor]:
     """``model.loss(X, y, beta)``: every lesson model owns its objective (``models``)."""
     parts = model.loss(X, y, beta)
-    if not isinstance(parts, dict) or not isinstance(parts.get("loss"), Tensor) \
-            or parts["loss"].dim() != 0:
-        raise TypeError(f"{type(model).__name__}.loss returned {type(parts).__name__}, but the "
-                        "training loop needs a dict {'loss': a scalar tensor, ...}: return "
-                        "{'loss': loss} (and any parts to record, such as 'recon')")
-    if model.training and not parts["loss"].requires_grad:
-        raise RuntimeError(
-            "fit was called inside torch.no_grad(), where nothing can learn: call it outside "
-            "that block" if not torch.is_grad_enabled() else
-            f"the loss of the {type(model).__name__} does not depend on any weight that can be "
-            "trained: were its weights frozen (requires_grad=False), or the loss detached?")
+    check_loss_output(parts, model)
     return parts
 
 
@@ -130,62 +124,6 @@ def resolve_device(device: torch.device | str | None) -> torch.device:
     return chosen
 
 
-def check_settings(num_epochs: int = 1, lr: float = 1e-3, batch_size: int = 64,
-                   beta: float = 1.0, seed: int = 0, lr_schedule: str = "cosine") -> None:
-    """Raise a clear error unless these are settings ``fit`` can train with (lesson 1)."""
-    check_count(num_epochs, "num_epochs")
-    check_count(batch_size, "batch_size")
-    for name, value, low in (("lr", lr, "> 0"), ("beta", beta, ">= 0")):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{name} must be a plain number, got {value!r}"
-                            + (": use .item()" if isinstance(value, Tensor) else ""))
-        if not math.isfinite(value) or (value <= 0 if low == "> 0" else value < 0):
-            raise ValueError(f"{name} must be a finite number {low}, got {value!r}"
-                             + (" (the course trains with lr=1e-3)" if name == "lr" else
-                                " (beta=1 is the ELBO)"))
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be a whole number, got {seed!r}")
-    if not -2 ** 63 <= seed < 2 ** 64:
-        raise ValueError(f"seed must be a whole number of at most 64 bits, got {seed}")
-    if lr_schedule not in LR_SCHEDULES:
-        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
-
-
-def _check_model(model: nn.Module) -> Tensor:
-    """The model's first weight, once ``model`` is known to be trainable."""
-    if isinstance(model, type):
-        raise TypeError(f"got the class {model.__name__}, not a model: build one first, e.g. "
-                        f"model = {model.__name__}(...)")
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"expected a model (a torch.nn.Module), got {type(model).__name__}")
-    if not callable(getattr(model, "loss", None)):
-        raise TypeError(f"{type(model).__name__} has no loss method: give the model a method "
-                        "loss(X, y, beta) that returns {'loss': a scalar tensor, ...}, as the "
-                        "course's models have")
-    weight = next(model.parameters(), None)
-    if weight is None:
-        raise ValueError(f"{type(model).__name__} has no weights to train")
-    return weight
-
-
-def _check_data(model: nn.Module, weight: Tensor, X: Tensor, y: Tensor | None,
-                names: tuple[str, str]) -> None:
-    """The whole data set, once: images, their values, and what ``model.loss`` takes as y."""
-    check_images(X, name=f"the images {names[0]}")
-    if y is not None and not isinstance(y, Tensor):
-        raise TypeError(f"the labels {names[1]} must be a torch.Tensor, got {type(y).__name__}: "
-                        "convert them with torch.tensor(...)")
-    if X.dtype != weight.dtype:
-        raise TypeError(f"the images {names[0]} are {X.dtype} but the model's weights "
-                        f"{weight.dtype}: convert them with {names[0]}.to({weight.dtype})")
-    if y is not None and (not isinstance(y, Tensor) or y.dim() == 0 or len(y) != len(X)):
-        got = f"{len(y)} labels" if isinstance(y, Tensor) and y.dim() else type(y).__name__
-        raise ValueError(f"{len(X)} images {names[0]} but {got} {names[1]}: give one label per "
-                         "image, the images and labels of one split")
-    if isinstance(model, COURSE_MODELS):
-        check_targets(model, y, len(X), names[1])
-
-
 def _checked(model: nn.Module) -> contextlib.AbstractContextManager:
     """Where the data set has been checked once: a course model's batches need no value checks
     (the checks of another model's inputs are its own, so they stay)."""
@@ -205,10 +143,11 @@ def average_loss(model: nn.Module, X: Tensor, y: Tensor | None, beta: float = 1.
                  batch_size: int = 1000) -> dict[str, float]:
     """The parts of ``model.loss`` averaged over a whole data set, in eval mode, nats per image
     (lesson 1)."""
-    weight = _check_model(model)
+    check_trainable(model)
     check_settings(beta=beta, batch_size=batch_size)
-    _check_data(model, weight, X, y, ("X", "y"))
-    X, y = X.to(weight.device), None if y is None else y.to(weight.device)
+    check_data(model, X, y, ("X", "y"))
+    device = next(model.parameters()).device
+    X, y = X.to(device), None if y is None else y.to(device)
     with _checked(model):
         return _average(model, X, y, beta, batch_size)
 
@@ -251,13 +190,10 @@ def fit(model: nn.Module, X: Tensor, y: Tensor | None, X_test: Tensor | None = N
     epoch's start.
     """
     check_settings(num_epochs, lr, batch_size, beta, seed, lr_schedule)
+    check_trainable(model)
     device = resolve_device(device)
-    weight = _check_model(model)
-    _check_data(model, weight, X, y, ("X", "y"))
-    if X_test is None and y_test is not None:
-        raise ValueError("y_test was given without X_test: pass both, or neither")
-    if X_test is not None:
-        _check_data(model, weight, X_test, y_test, ("X_test", "y_test"))
+    check_data(model, X, y, ("X", "y"))
+    check_data(model, X_test, y_test, ("X_test", "y_test"), optional=True)
     model.to(device)
     X, y = X.to(device), None if y is None else y.to(device)
     if X_test is not None:

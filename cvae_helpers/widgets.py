@@ -15,7 +15,6 @@ from code. Nothing trains: the controls only sample, decode and classify.
 import base64
 import io
 import math
-import numbers
 from collections.abc import Callable, Sequence
 
 import ipywidgets as W
@@ -25,8 +24,21 @@ from PIL import Image as PILImage
 from torch import Tensor, nn
 from torchvision.utils import make_grid
 
-from .data import _check_tensor, check_count, check_images, mask_input, visible_mask
+from .data import mask_input, visible_mask
 from .evaluate import CONFIDENCE, label_entropy, predict_proba
+from .inputs import (
+    check_codes,
+    check_count,
+    check_digit,
+    check_images,
+    check_labels,
+    check_model,
+    check_number,
+    check_order,
+    check_pictures,
+    check_temperature,
+    check_tensor,
+)
 from .losses import gaussian_kl
 from .models import CVAE, VAE, Autoencoder, CompletionCVAE, CompletionNet
 from .plots import DIGIT_COLORS, plot_latent_scatter
@@ -43,13 +55,7 @@ NO_CLASSIFIER = ("<i>No classifier given, so no reading of the picture: pass "
 def image_png(image: Tensor, scale: int = 5) -> bytes:
     """One image ``[1, H, W]`` in [0, 1] (a digit, or a grid of them) as PNG bytes, enlarged
     ``scale`` times, ink dark."""
-    _check_tensor(image, "image")
-    if image.dim() != 3 or image.shape[0] != 1 or 0 in image.shape:
-        raise ValueError(f"image must be one grey image [1, H, W], got {list(image.shape)}"
-                         + (": a single [H, W] image is image[None]" if image.dim() == 2 else ""))
-    if not torch.isfinite(image).all():
-        raise ValueError("the image holds NaN or infinite values: the model that drew it has "
-                         "NaN weights, so train it again")
+    check_pictures(image, "image", single=True)
     check_count(scale, "scale")
     pixels = ((1 - image.detach().cpu().clamp(0, 1)[0]) * 255).round().to(torch.uint8)
     picture = PILImage.fromarray(pixels.numpy(), mode="L")
@@ -61,10 +67,7 @@ def image_png(image: Tensor, scale: int = 5) -> bytes:
 
 def grid_png(X: Tensor, nrow: int = 10, scale: int = 2) -> bytes:
     """Images ``[N, 1, 28, 28]`` in [0, 1] as one PNG grid, ``nrow`` per row."""
-    _check_tensor(X, "X")
-    if X.dim() != 4 or X.shape[0] == 0 or X.shape[1] != 1:
-        raise ValueError(f"expected at least one image, shaped [N, 1, 28, 28], got "
-                         f"{list(X.shape)}")
+    check_pictures(X, "X", single=False)
     check_count(nrow, "nrow")
     return image_png(make_grid(X.detach().cpu().clamp(0, 1), nrow=nrow, padding=2)[:1], scale)
 
@@ -103,12 +106,12 @@ def decode_images(model, Z: Tensor, labels: Tensor | None = None) -> Tensor:
 def decode_image(model, z: Tensor, digit: int | None = None) -> Tensor:
     """The decoded pixel probabilities ``[1, 28, 28]`` of one code ``z`` (and label)."""
     _check_latent_model(model)
-    _check_tensor(z, "z")
+    check_tensor(z, "z")
     if z.numel() != model.latent_dim:
         raise ValueError(f"z must be one code of {model.latent_dim} numbers (the model's "
                          f"latent_dim), got shape {list(z.shape)}")
     if isinstance(model, CVAE):
-        _check_digit(digit, model.num_classes)
+        check_digit(digit, model.num_classes)
     labels = torch.tensor([digit]) if isinstance(model, CVAE) else None
     return decode_images(model, z.view(1, -1), labels)[0]
 
@@ -260,14 +263,13 @@ def latent_explorer(model, limit: float = 3.0, max_sliders: int = 6, digit: int 
     autoencoder has no prior, and its readout says so.
     """
     _check_latent_model(model)
-    if isinstance(limit, bool) or not isinstance(limit, numbers.Real) or \
-            not (0 < limit < math.inf):
-        raise ValueError(f"limit bounds the sliders to [-limit, limit]: a number > 0, such as "
-                         f"3.0, got {limit!r}")
+    check_number(limit, "limit", above=True, means="bounds the sliders to [-limit, limit]",
+                 advice=" (such as 3.0)")
     check_count(max_sliders, "max_sliders")
     if isinstance(model, CVAE):
         digit = 0 if digit is None else digit
-        _check_digit(digit, model.num_classes)
+        check_digit(digit, model.num_classes)
+    _check_readers(model, classifier, codes, labels, order)
     model.eval()
     order = list(range(model.latent_dim)) if order is None else [int(j) for j in order]
     shown = order[:min(model.latent_dim, max_sliders)]
@@ -391,6 +393,7 @@ def sample_browser(models: dict[str, VAE], classifier: nn.Module | None = None, 
                         f"got {type(classifier).__name__}")
     check_count(scored, "scored")
     check_count(shown, "shown")
+    check_temperature(temperature)
     if shown > scored:
         raise ValueError(f"shown ({shown}) must be at most scored ({scored}): the images shown "
                          "are the first of those scored")
@@ -518,28 +521,35 @@ def completion_explorer(cvae: CompletionCVAE, baseline: CompletionNet, X: Tensor
     return box
 
 
+# --- What the builders take (the checks themselves are in inputs) ----------------------------
+
 def _check_latent_model(model: nn.Module) -> None:
-    if isinstance(model, type) or not isinstance(model, Autoencoder | VAE):
-        name = getattr(model, "__name__", type(model).__name__)
-        raise TypeError(f"expected a trained Autoencoder, VAE or CVAE, got {name}"
-                        + (": for lesson 5's models, use completion_explorer"
-                           if isinstance(model, CompletionCVAE | CompletionNet) else ""))
-
-
-def _check_digit(digit: int, num_classes: int) -> None:
-    if isinstance(digit, bool) or not isinstance(digit, numbers.Integral) \
-            or not 0 <= digit < num_classes:
-        raise ValueError(f"a CVAE draws the digit it is given: digit must be 0..{num_classes - 1}, "
-                         f"got {digit!r}")
+    check_model(model, "a trained Autoencoder, VAE or CVAE", (Autoencoder, VAE),
+                hint=": for lesson 5's models, use completion_explorer"
+                if isinstance(model, CompletionCVAE | CompletionNet) else "")
 
 
 def _check_completion_models(cvae: CompletionCVAE | None, baseline: CompletionNet,
                              num_samples: int) -> None:
-    if not isinstance(baseline, CompletionNet):
-        raise TypeError(f"baseline must be lesson 5's CompletionNet, got "
-                        f"{type(baseline).__name__}")
+    check_model(baseline, "lesson 5's CompletionNet", (CompletionNet,), where="baseline must be")
     check_count(num_samples, "num_samples", minimum=0)
-    if num_samples and not isinstance(cvae, CompletionCVAE):
-        raise TypeError(f"cvae must be lesson 5's CompletionCVAE to draw {num_samples} "
-                        f"completions, got {type(cvae).__name__} (pass num_samples=0 to show the "
-                        "baseline alone)")
+    if num_samples:
+        check_model(cvae, f"lesson 5's CompletionCVAE to draw {num_samples} completions",
+                    (CompletionCVAE,), where="cvae must be",
+                    hint=" (pass num_samples=0 to show the baseline alone)")
+
+
+def _check_readers(model: VAE | Autoencoder, classifier: nn.Module | None,
+                   codes: Tensor | None, labels: Tensor | None,
+                   order: Sequence[int] | Tensor | None) -> None:
+    """What a latent explorer reads its pictures with: the classifier, the lesson's codes and
+    their labels, and the order of the sliders."""
+    if classifier is not None:
+        check_model(classifier, "the digit classifier (clf, _ = zoo.trained(\"classifier\"))",
+                    where="classifier must be")
+    if codes is not None:
+        check_codes(codes, model, same_device=False)
+        if labels is not None:
+            check_labels(labels, len(codes), name="labels")
+    if order is not None:
+        check_order(order, model.latent_dim)

@@ -25,7 +25,8 @@ import torch
 from torch import Tensor, nn
 
 from . import checkpoints
-from .data import check_count, default_root, load_mnist, random_quadrant_counts
+from .data import default_root, load_mnist, random_quadrant_counts
+from .inputs import check_count, check_history, check_layer_sizes, check_model, check_settings
 from .models import (
     CVAE,
     VAE,
@@ -34,9 +35,8 @@ from .models import (
     CompletionCVAE,
     CompletionNet,
     MLPClassifier,
-    _layer_sizes,
 )
-from .train import History, TrainingInterrupted, check_settings, fit, resolve_device
+from .train import History, TrainingInterrupted, fit, resolve_device
 
 MODEL_CLASSES = {"Classifier": Classifier, "MLPClassifier": MLPClassifier,
                  "Autoencoder": Autoencoder, "VAE": VAE, "CVAE": CVAE,
@@ -114,7 +114,7 @@ def config(name: str, **overrides: Any) -> dict[str, Any]:
             check_count(cfg[key], key, minimum=2 if key == "num_classes" else 1)
     for key in ("hidden", "channels"):
         if key in cfg:
-            _layer_sizes(cfg[key], key)
+            check_layer_sizes(cfg[key], key)
     return cfg
 
 
@@ -274,22 +274,8 @@ def keep(name: str, model: nn.Module, history: History, checked: bool,
     so a wrong answer never reaches them.
     """
     cfg = config(name, **overrides)
-    if isinstance(model, type) or not isinstance(model, nn.Module) \
-            or next(model.parameters(), None) is None:
-        raise TypeError(f"keep takes your trained {name} (a model with weights), got "
-                        f"{getattr(model, '__name__', type(model).__name__)}")
-    if not isinstance(history, dict) or not all(isinstance(v, list | tuple)
-                                                for v in history.values()):
-        raise TypeError("history must be a dict of per-epoch lists, {'test_loss': [...], ...}, "
-                        f"as your training loop returns it; got {type(history).__name__}")
-    if not all(isinstance(v, numbers.Real) for values in history.values() for v in values):
-        raise TypeError("history must hold plain numbers, one per epoch: record loss.item(), "
-                        "not the loss tensor itself")
-    if not isinstance(checked, bool):
-        got = (f"the function {getattr(checked, '__name__', '')} itself" if callable(checked)
-               else repr(checked))
-        raise TypeError(f"checked must be True or False, but got {got}: call the check, "
-                        "checked=checks.passed(...)")
+    check_model(model, f"your trained {name} (a model with weights)", where="keep takes")
+    check_history(history, checked)
     device = next(model.parameters()).device
     course_model = build(cfg).to(device)
     problems = checkpoints.mismatch(model.state_dict(), course_model.state_dict())

@@ -24,7 +24,7 @@ import torch
 from torchvision import datasets
 
 import cvae_helpers
-from cvae_helpers import checkpoints, data, evaluate, losses, train, widgets, zoo
+from cvae_helpers import checkpoints, data, evaluate, inputs, losses, train, widgets, zoo
 from cvae_helpers.checkpoints import CheckpointError, MissingCheckpoint
 from cvae_helpers.models import (
     CVAE,
@@ -230,7 +230,7 @@ ROWS = [
      "8 images X but 7 labels y"),
     ("values", "batches of images and labels of different lengths",
      lambda c: next(data.batches(_images(8), _digits(9), 4)), ValueError,
-     "X holds 8 images but y holds 9 labels"),
+     "8 images X but 9 labels y"),
     ("values", "a label 10 into a CVAE",
      lambda c: CVAE(2, hidden=(8,))(_images(2), torch.tensor([3, 10])), ValueError,
      "labels must lie in 0..9, got values from 3 to 10"),
@@ -794,7 +794,7 @@ def test_an_interrupt_outside_training_still_stops_the_cell_with_one_message(tin
 
 def test_the_checks_of_a_batch_are_skipped_only_inside_fit():
     X = _images(4) * 255
-    with data.values_checked():
+    with inputs.values_checked():
         VAE(2, hidden=(8,))(X)  # fit has checked its data once, so its batches are not
     with pytest.raises(ValueError, match="divide by 255"):
         VAE(2, hidden=(8,))(X)
