@@ -13,6 +13,7 @@ docstring names the lesson that introduces it.
 - ``plots`` and ``widgets``: figures and interactive controls.
 - ``checkpoints``: atomic save, safe load.
 - ``checks``: the self-checks that follow each exercise.
+- ``inputs``: what the helpers take, and the clear error a careless input gets instead.
 """
 
 __version__ = "0.1.0"

@@ -9,6 +9,15 @@ from torch import Tensor, nn
 from torch.distributions import Normal
 
 from .data import mask_input, visible_mask
+from .inputs import (
+    check_count,
+    check_images,
+    check_labels,
+    check_model,
+    check_number,
+    check_temperature,
+    check_tensor,
+)
 from .models import CVAE, VAE, Autoencoder, CompletionCVAE, CompletionNet, reparameterize
 from .train import average_loss
 
@@ -20,6 +29,10 @@ CONFIDENCE = 0.9
 def uniform_in_box(Z: Tensor, n: int, generator: torch.Generator | None = None) -> Tensor:
     """``n`` points drawn uniformly from the smallest axis-aligned box holding the codes ``Z``
     (lesson 1): "random points of the code space", for an autoencoder that has no prior."""
+    check_tensor(Z, "the codes Z")
+    if Z.dim() != 2 or Z.shape[0] == 0:
+        raise ValueError(f"Z must hold codes [N, latent_dim], at least one, got {list(Z.shape)}")
+    check_count(n, "n")
     low, high = Z.min(dim=0).values, Z.max(dim=0).values
     return low + (high - low) * torch.rand(n, Z.shape[1], generator=generator).to(Z.device)
 
@@ -32,6 +45,16 @@ def random_decodes(model: Autoencoder | VAE, n: int, X_train: Tensor | None = No
     An autoencoder has no prior, so its codes are drawn uniformly from the box that holds the
     codes of ``X_train`` (lesson 1); a VAE's come from its prior N(0, I) (lesson 2).
     """
+    check_model(model, "an Autoencoder or a VAE (a trained model)", (Autoencoder, VAE))
+    if isinstance(model, CVAE):
+        raise TypeError("a CVAE decodes a code together with a label: draw its samples with "
+                        "model.sample(n, labels=...)")
+    check_count(n, "n")
+    if not isinstance(model, VAE):
+        if X_train is None:
+            raise TypeError("an autoencoder has no prior to draw codes from: pass X_train, "
+                            "whose codes' box the random codes are drawn from")
+        check_images(X_train)
     model.eval()
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
@@ -56,6 +79,9 @@ def negative_elbo(model: VAE, X: Tensor, y: Tensor, batch_size: int = 1000) -> d
 
     One sample of z per image, as in training, with beta = 1. ``y`` is used by a CVAE only.
     """
+    if isinstance(model, Autoencoder) or not isinstance(model, VAE | CompletionCVAE):
+        raise TypeError(f"the {type(model).__name__} has no ELBO (no prior, no KL term): its "
+                        "average loss is train.average_loss(model, X, y)")
     return average_loss(model, X, y, beta=1.0, batch_size=batch_size)
 
 
@@ -69,6 +95,14 @@ def importance_weighted_nll(log_p_x_given_z: Tensor, log_p_z: Tensor, log_q_z: T
     MNIST digit) lie at the bottom of float32's range, where precision is lost, and below
     e^-103 they are exactly 0. Returns ``[N]``, nats per image.
     """
+    terms = {"log_p_x_given_z": log_p_x_given_z, "log_p_z": log_p_z, "log_q_z": log_q_z}
+    for name, term in terms.items():
+        check_tensor(term, name)
+    shapes = {name: list(term.shape) for name, term in terms.items()}
+    if len({tuple(s) for s in shapes.values()}) != 1 or log_p_x_given_z.dim() != 2 \
+            or 0 in log_p_x_given_z.shape:
+        raise ValueError(f"the three log-densities must each be shaped [k, N] (k samples of N "
+                         f"images), got {shapes}")
     log_w = log_p_x_given_z + log_p_z - log_q_z
     return -(torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0]))
 
@@ -118,6 +152,12 @@ def log_weight_terms(model: VAE, X: Tensor, y: Tensor | None = None, k: int = 10
     smaller k. The noise of each pass is drawn as one ``[k, images, latent_dim]`` tensor, so
     lesson 4's estimator, drawing the same way, gets the same codes from the same seed.
     """
+    check_model(model, "a VAE or a CVAE (a trained model)", (VAE,))
+    check_images(X)
+    if isinstance(model, CVAE):
+        check_labels(y, X.shape[0], model.num_classes)
+    check_count(k, "k")
+    check_count(rows_per_pass, "rows_per_pass")
     model.eval()
     device = next(model.parameters()).device
     chunk, parts = max(1, rows_per_pass // k), []
@@ -153,6 +193,11 @@ def completion_nll(model: CompletionNet | CompletionCVAE, X: Tensor, num_visible
     estimated by importance sampling with its recognition network q(z | x, y) as the proposal,
     k samples per image: ``importance_weighted_nll`` with p(z | x) in place of p(z).
     """
+    check_model(model, "a CompletionNet or a CompletionCVAE (a trained model)",
+                (CompletionNet, CompletionCVAE))
+    check_images(X)
+    check_count(k, "k")
+    check_count(rows_per_pass, "rows_per_pass")
     model.eval()
     device = next(model.parameters()).device
     visible = visible_mask(num_visible).to(device)
@@ -178,12 +223,20 @@ def active_units(mu: Tensor, threshold: float = 0.01) -> int:
     varies across the images ``[N, d]`` with variance above ``threshold`` (Burda et al.,
     2016). An inactive dimension has q(z_j | x) = N(0, 1) for every x: it has collapsed to the
     prior and tells the decoder nothing."""
+    check_tensor(mu, "mu")
+    if mu.dim() != 2 or mu.shape[0] < 2:
+        raise ValueError(f"mu must hold the mean codes [N, latent_dim] of at least 2 images (a "
+                         f"variance across images needs two), got {list(mu.shape)}")
+    check_number(threshold, "threshold")
     return int((mu.var(dim=0) > threshold).sum())
 
 
 @torch.no_grad()
 def predict_proba(classifier: nn.Module, X: Tensor, batch_size: int = 2000) -> Tensor:
     """Class probabilities ``[N, 10]`` of the digit classifier, on the classifier's device."""
+    check_model(classifier, "a digit classifier (a trained model)")
+    check_images(X)
+    check_count(batch_size, "batch_size")
     classifier.eval()
     device = next(classifier.parameters()).device
     return torch.cat([torch.softmax(classifier(X[i:i + batch_size].to(device)), dim=1)
@@ -192,12 +245,15 @@ def predict_proba(classifier: nn.Module, X: Tensor, batch_size: int = 2000) -> T
 
 def accuracy(classifier: nn.Module, X: Tensor, y: Tensor) -> float:
     """Fraction of images whose most probable class is the true label (lesson 1)."""
+    check_images(X)
+    check_labels(y, X.shape[0])
     return (predict_proba(classifier, X).argmax(1).cpu() == y.cpu()).float().mean().item()
 
 
 def confident_fraction(classifier: nn.Module, X: Tensor, threshold: float = CONFIDENCE) -> float:
     """Fraction of images the classifier recognises confidently: top-class probability >=
     ``threshold`` (lesson 1). Used to score random decodes: garbage scores low."""
+    check_number(threshold, "threshold", high=1.0)
     return (predict_proba(classifier, X).max(1).values >= threshold).float().mean().item()
 
 
@@ -218,6 +274,9 @@ def label_entropy(labels: Tensor, num_classes: int = 10) -> float:
 
     log 10 = 2.30 nats when the ten digits come out equally often; 0 when all are one digit.
     """
+    check_labels(labels, None, num_classes)
+    if labels.numel() == 0:
+        raise ValueError("there are no labels: the entropy of an empty histogram is 0/0")
     p = torch.bincount(labels.cpu(), minlength=num_classes).float() / labels.numel()
     p = p[p > 0]
     return -(p * p.log()).sum().item()
@@ -246,6 +305,10 @@ def linear_probe(Z_fit: Tensor, y_fit: Tensor, Z_eval: Tensor, y_eval: Tensor,
 def mean_pairwise_distance(X: Tensor) -> float:
     """Average Euclidean distance between two different images of a set, in pixel units
     (lesson 3): a diversity score, near 0 when every sample looks the same."""
+    check_tensor(X, "X")
+    if X.dim() == 0 or X.shape[0] < 2:
+        raise ValueError(f"a distance between two images needs at least 2 images, got "
+                         f"{X.shape[0] if X.dim() else 0}")
     flat = X.flatten(1).float()
     n = flat.shape[0]
     return (torch.cdist(flat, flat).sum() / (n * (n - 1))).item()
@@ -255,6 +318,13 @@ def diversity(images: Tensor, labels: Tensor, per_digit: int = 100) -> float:
     """``mean_pairwise_distance`` among (at most ``per_digit``) images of each digit, averaged
     over the ten digits (lesson 3): how different from each other the drawings of one digit
     are, in pixel units."""
+    check_tensor(images, "images")
+    check_labels(labels, images.shape[0] if images.dim() else 0)
+    check_count(per_digit, "per_digit", minimum=2)
+    few = [d for d in range(10) if int((labels == d).sum()) < 2]
+    if few:
+        raise ValueError(f"diversity compares images of each digit, but the digits {few} have "
+                         "fewer than 2 images: draw more, or draw every digit")
     labels = labels.to(images.device)
     return sum(mean_pairwise_distance(images[labels == d][:per_digit]) for d in range(10)) / 10
 
@@ -274,6 +344,19 @@ def generation_sweep(cvaes: dict[int, CVAE], classifier: nn.Module, X_test: Tens
     - ``"recon_diversity"``: the diversity of the model's reconstructions of those digits, the
       most its smooth mean images can reach.
     """
+    if not isinstance(cvaes, dict) or not cvaes or \
+            not all(isinstance(m, CVAE) for m in cvaes.values()):
+        raise TypeError("cvaes must be a dict {latent size: trained CVAE}, e.g. {2: cvae2d, "
+                        "20: cvae}")
+    check_images(X_test)
+    check_labels(y_test, X_test.shape[0])
+    if X_test.shape[0] < 2000:
+        raise ValueError(f"generation_sweep redraws 2,000 test digits, but X_test holds "
+                         f"{X_test.shape[0]}: pass the whole test split")
+    if not temperatures:
+        raise ValueError("temperatures must list at least one temperature, e.g. (0.5, 1.0)")
+    for t in temperatures:
+        check_temperature(t)
     device = next(classifier.parameters()).device
     g = torch.Generator().manual_seed(seed)
     subset = torch.randperm(len(X_test), generator=g)[:2000]
@@ -331,6 +414,7 @@ def recommend_setting(results: dict[int, dict], real_diversity: float,
     lesson 3 sets beside its own (``recommend_obedient_setting``): among the settings of
     ``generation_sweep`` with temperature >= 0.5 whose diversity keeps at least
     ``diversity_floor`` of the real digits', the one with the highest label fidelity."""
+    check_number(diversity_floor, "diversity_floor", high=1.0)
     candidates = [(row[t][0], d, t) for d, row in results.items() for t in row
                   if isinstance(t, float) and t >= 0.5
                   and row[t][1] >= diversity_floor * real_diversity]

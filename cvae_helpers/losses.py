@@ -3,11 +3,17 @@
 A nat is the unit of information of the natural logarithm (1 nat = 1/ln 2 = 1.44 bits). Every
 loss here is summed over what one image has (784 pixels, or the latent dimensions) and averaged
 over the images of the batch, so the numbers read "nats per image" whatever the batch size.
+
+Each loss first checks what it is given (``inputs``: shapes, and that the targets are pixel
+intensities in [0, 1]): pixels in 0..255, say, would give a negative number of "nats" instead
+of an error.
 """
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from .inputs import check_beta, check_gaussian, check_logits, check_mask
 
 
 def reconstruction_loss(logits: Tensor, X: Tensor) -> Tensor:
@@ -19,6 +25,7 @@ def reconstruction_loss(logits: Tensor, X: Tensor) -> Tensor:
     the binary cross-entropy, summed over pixels and averaged over the batch: nats per image.
     MNIST's grey levels in [0, 1] are used as soft targets, as pytorch/examples does.
     """
+    check_logits(logits, X)
     return F.binary_cross_entropy_with_logits(logits, X, reduction="sum") / X.shape[0]
 
 
@@ -30,6 +37,7 @@ def gaussian_kl(mu: Tensor, logvar: Tensor, mu_p: Tensor | float = 0.0,
 
     Returns a tensor shaped like ``mu``; the defaults compare against N(0, 1).
     """
+    check_gaussian(mu, logvar, mu_p, logvar_p)
     logvar_p = torch.as_tensor(logvar_p, dtype=mu.dtype, device=mu.device)
     return 0.5 * (logvar_p - logvar
                   + (logvar.exp() + (mu - mu_p) ** 2) / logvar_p.exp()
@@ -47,6 +55,10 @@ def kl_divergence(mu: Tensor, logvar: Tensor, mu_p: Tensor | float = 0.0,
 
     and passing ``mu_p, logvar_p`` compares with a learned prior p(z | x) instead (lesson 5).
     """
+    if isinstance(mu, Tensor) and mu.dim() != 2:
+        raise ValueError(f"mu and logvar must be shaped [N, latent_dim], one row per image, got "
+                         f"{list(mu.shape)}" + (": one image's is mu.view(1, -1)"
+                                               if mu.dim() == 1 else ""))
     return gaussian_kl(mu, logvar, mu_p, logvar_p).sum(dim=1).mean()
 
 
@@ -57,6 +69,7 @@ def vae_loss(logits: Tensor, X: Tensor, mu: Tensor, logvar: Tensor,
     With beta = 1 the loss is the negative evidence lower bound, -ELBO >= -log p(x).
     Returns ``{"loss", "recon", "kl"}``.
     """
+    check_beta(beta, tensor=True)
     recon = reconstruction_loss(logits, X)
     kl = kl_divergence(mu, logvar)
     return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
@@ -70,6 +83,8 @@ def masked_reconstruction_loss(logits: Tensor, Y: Tensor, hidden: Tensor) -> Ten
     ``hidden`` is a bool mask broadcastable to ``Y``, True where the pixel is to be predicted;
     the visible pixels were given to the model, so they cost nothing.
     """
+    check_logits(logits, Y)
+    check_mask(hidden, Y, "hidden", "hidden = ~data.visible_mask(num_visible)")
     per_pixel = F.binary_cross_entropy_with_logits(logits, Y, reduction="none")
     return (per_pixel * hidden).sum() / Y.shape[0]
 
@@ -84,6 +99,12 @@ def conditional_vae_loss(logits: Tensor, Y: Tensor, hidden: Tensor,
     ``q`` and ``p`` are the ``(mu, logvar)`` of the recognition and the prior network; ``beta``
     weights the KL as in lesson 2. Returns ``{"loss", "recon", "kl"}``.
     """
+    for name, pair in (("q", q), ("p", p)):
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            raise TypeError(f"{name} must be the pair (mu, logvar) of a Gaussian, got "
+                            f"{type(pair).__name__}" + (f" of length {len(pair)}"
+                                                        if isinstance(pair, tuple | list) else ""))
+    check_beta(beta, tensor=True)
     recon = masked_reconstruction_loss(logits, Y, hidden)
     kl = kl_divergence(*q, *p)
     return {"loss": recon + beta * kl, "recon": recon, "kl": kl}

@@ -11,22 +11,30 @@ Each model owns its objective: ``model.loss(X, y, beta)`` returns ``{"loss": ...
 for one batch, in nats per image, so one training loop serves them all (lesson 1's, and
 ``train.fit``). ``y`` is the digit labels, or for lesson 5's models the number of visible
 quadrants of each image (``data.random_quadrant_counts``); a model that needs neither ignores it.
+
+Each model checks what it is given (shapes, dtypes, pixel and label values, with the checks
+of ``inputs``) and says how to fix a careless input, rather than failing deep inside torch or
+returning a wrong number. Its ``y_kind`` says what its ``loss`` takes as ``y``.
 """
 
+import numbers
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .data import (
-    IMAGE_SHAPE,
-    NUM_CLASSES,
-    NUM_PIXELS,
+from .data import IMAGE_SHAPE, NUM_CLASSES, NUM_PIXELS, mask_input, visible_masks
+from .inputs import (
+    check_codes,
+    check_count,
+    check_gaussian,
     check_images,
     check_labels,
-    mask_input,
-    visible_masks,
+    check_layer_sizes,
+    check_quadrant_counts,
+    check_same_count,
+    check_temperature,
 )
 from .losses import conditional_vae_loss, masked_reconstruction_loss, reconstruction_loss, vae_loss
 
@@ -49,33 +57,36 @@ def reparameterize(mu: Tensor, logvar: Tensor) -> Tensor:
     ``logvar`` is log sigma^2, so sigma = exp(logvar / 2): the standard deviation, the square
     root of the variance. The randomness sits in eps alone, so gradients reach mu and logvar.
     """
+    check_gaussian(mu, logvar)
     sigma = torch.exp(0.5 * logvar)
     return mu + sigma * torch.randn_like(sigma)
 
 
 def one_hot(y: Tensor, num_classes: int = NUM_CLASSES) -> Tensor:
     """Labels ``[N]`` as float one-hot rows ``[N, num_classes]`` (lesson 3)."""
+    check_labels(y, None, num_classes)
     return F.one_hot(y.long(), num_classes).float()
 
 
 def condition(h: Tensor, y: Tensor, num_classes: int = NUM_CLASSES) -> Tensor:
     """Append the one-hot label to each row: ``[N, D]`` and ``[N]`` -> ``[N, D + num_classes]``
     (lesson 3). The CVAE conditions both its encoder and its decoder this way."""
+    if not isinstance(h, Tensor) or h.dim() != 2:
+        raise ValueError(f"condition appends labels to rows [N, D], got "
+                         f"{list(h.shape) if isinstance(h, Tensor) else type(h).__name__}: "
+                         "flatten images first, X.flatten(1)")
     check_labels(y, h.shape[0], num_classes)
+    if y.device != h.device:
+        raise ValueError(f"the labels are on {y.device} but the rows on {h.device}: move them "
+                         f"with y.to({str(h.device)!r})")
     return torch.cat([h, one_hot(y, num_classes)], dim=1)
 
 
 class _LatentModel(nn.Module):
-    """What the generative models share: a latent size and a checked decoder input."""
+    """What the generative models share: a latent size, and logits shaped as images."""
 
     latent_dim: int
-
-    def _check_codes(self, Z: Tensor) -> None:
-        if Z.dim() != 2 or Z.shape[1] != self.latent_dim:
-            raise ValueError(
-                f"expected latent codes shaped [N, {self.latent_dim}] (this model's latent_dim), "
-                f"got {list(Z.shape)}"
-            )
+    y_kind: str | None = None  # what ``loss`` takes as y: nothing, "labels" or "quadrants"
 
     def _images(self, logits: Tensor) -> Tensor:
         return logits.view(-1, *IMAGE_SHAPE)
@@ -86,6 +97,7 @@ class Autoencoder(_LatentModel):
 
     def __init__(self, latent_dim: int = 2, hidden: Sequence[int] = (512, 256)):
         super().__init__()
+        latent_dim, hidden = check_count(latent_dim, "latent_dim"), check_layer_sizes(hidden)
         self.config = {"latent_dim": latent_dim, "hidden": list(hidden)}
         self.latent_dim = latent_dim
         self.encoder = mlp([NUM_PIXELS, *hidden, latent_dim])
@@ -93,12 +105,12 @@ class Autoencoder(_LatentModel):
 
     def encode(self, X: Tensor) -> Tensor:
         """Images ``[N, 1, 28, 28]`` -> codes ``[N, latent_dim]``."""
-        check_images(X)
+        check_images(X, self)
         return self.encoder(X.flatten(1))
 
     def decode(self, Z: Tensor) -> Tensor:
         """Codes ``[N, latent_dim]`` -> pixel logits ``[N, 1, 28, 28]``."""
-        self._check_codes(Z)
+        check_codes(Z, self)
         return self._images(self.decoder(Z))
 
     def forward(self, X: Tensor) -> Tensor:
@@ -119,6 +131,7 @@ class VAE(_LatentModel):
 
     def __init__(self, latent_dim: int = 20, hidden: Sequence[int] = (512, 512)):
         super().__init__()
+        latent_dim, hidden = check_count(latent_dim, "latent_dim"), check_layer_sizes(hidden)
         self.config = {"latent_dim": latent_dim, "hidden": list(hidden)}
         self._build(latent_dim, hidden, num_classes=0)
 
@@ -131,13 +144,13 @@ class VAE(_LatentModel):
 
     def encode(self, X: Tensor) -> tuple[Tensor, Tensor]:
         """Images -> ``(mu, logvar)``, each ``[N, latent_dim]``."""
-        check_images(X)
+        check_images(X, self)
         mu, logvar = self.encoder(X.flatten(1)).chunk(2, dim=1)
         return mu, logvar
 
     def decode(self, Z: Tensor) -> Tensor:
         """Codes ``[N, latent_dim]`` -> pixel logits ``[N, 1, 28, 28]``."""
-        self._check_codes(Z)
+        check_codes(Z, self)
         return self._images(self.decoder(Z))
 
     def forward(self, X: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -159,6 +172,8 @@ class VAE(_LatentModel):
         """
         if labels is not None:
             raise ValueError("a VAE takes no labels; use a CVAE to choose the digit")
+        check_count(n, "n")
+        check_temperature(temperature)
         Z = temperature * torch.randn(n, self.latent_dim, device=_device_of(self))
         return torch.sigmoid(self.decode(Z))
 
@@ -167,21 +182,25 @@ class CVAE(VAE):
     """A conditional VAE (lesson 3): the one-hot label is appended to the encoder's input and to
     the decoder's input, so q(z|x, y) and p(x|z, y); the prior p(z) stays N(0, I)."""
 
+    y_kind = "labels"
+
     def __init__(self, latent_dim: int = 20, hidden: Sequence[int] = (512, 512),
                  num_classes: int = NUM_CLASSES):
         nn.Module.__init__(self)
+        latent_dim, hidden = check_count(latent_dim, "latent_dim"), check_layer_sizes(hidden)
+        num_classes = check_count(num_classes, "num_classes", minimum=2)
         self.config = {"latent_dim": latent_dim, "hidden": list(hidden), "num_classes": num_classes}
         self._build(latent_dim, hidden, num_classes)
 
     def encode(self, X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:  # type: ignore[override]
         """Images and labels -> ``(mu, logvar)``, each ``[N, latent_dim]``."""
-        check_images(X)
+        check_images(X, self)
         mu, logvar = self.encoder(condition(X.flatten(1), y, self.num_classes)).chunk(2, dim=1)
         return mu, logvar
 
     def decode(self, Z: Tensor, y: Tensor) -> Tensor:  # type: ignore[override]
         """Codes ``[N, latent_dim]`` and labels ``[N]`` -> pixel logits ``[N, 1, 28, 28]``."""
-        self._check_codes(Z)
+        check_codes(Z, self)
         return self._images(self.decoder(condition(Z, y, self.num_classes)))
 
     def forward(self, X: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:  # type: ignore[override]
@@ -201,11 +220,18 @@ class CVAE(VAE):
         ``labels`` is one digit for all, or ``n`` digits; ``None`` cycles 0, 1, ..., 9, 0, ...
         Returns pixel probabilities ``[n, 1, 28, 28]``.
         """
+        check_count(n, "n")
+        check_temperature(temperature)
         device = _device_of(self)
         if labels is None:
             labels = torch.arange(n) % self.num_classes
-        elif isinstance(labels, int):
-            labels = torch.full((n,), labels)
+        elif isinstance(labels, numbers.Integral) and not isinstance(labels, bool):
+            labels = torch.full((n,), int(labels))
+        elif isinstance(labels, Tensor) and labels.dim() == 0:
+            labels = labels.expand(n)
+        elif not isinstance(labels, Tensor):
+            raise TypeError(f"labels must be one digit (an int) or a tensor of {n} digits, got "
+                            f"{type(labels).__name__}: torch.tensor([...]) makes one")
         labels = labels.to(device)
         Z = temperature * torch.randn(n, self.latent_dim, device=device)
         return torch.sigmoid(self.decode(Z, labels))
@@ -218,18 +244,21 @@ class CompletionNet(nn.Module):
     logits ``[N, 1, 28, 28]``; only the hidden pixels' logits are scored.
     """
 
+    y_kind = "quadrants"
+
     def __init__(self, hidden: Sequence[int] = (500, 500)):
         super().__init__()
+        hidden = check_layer_sizes(hidden)
         self.config = {"hidden": list(hidden)}
         self.net = mlp([NUM_PIXELS, *hidden, NUM_PIXELS])
 
     def forward(self, X_in: Tensor) -> Tensor:
-        check_images(X_in)
+        check_images(X_in, self, masked=True)
         return self.net(X_in.flatten(1)).view(-1, *IMAGE_SHAPE)
 
     def loss(self, X: Tensor, y: Tensor, beta: float = 1.0) -> Losses:
         """The hidden pixels' loss when digit n of ``X`` shows ``y[n]`` quadrants (lesson 5)."""
-        visible = visible_masks(y)
+        visible = _quadrant_masks(y, X)
         recon = masked_reconstruction_loss(self(mask_input(X, visible)), X, ~visible)
         return {"loss": recon, "recon": recon}
 
@@ -245,8 +274,11 @@ class CompletionCVAE(_LatentModel):
     - generation p(y | x, z): the masked input and a code -> pixel logits ``[N, 1, 28, 28]``.
     """
 
+    y_kind = "quadrants"
+
     def __init__(self, latent_dim: int = 20, hidden: Sequence[int] = (500, 500)):
         super().__init__()
+        latent_dim, hidden = check_count(latent_dim, "latent_dim"), check_layer_sizes(hidden)
         self.config = {"latent_dim": latent_dim, "hidden": list(hidden)}
         self.latent_dim = latent_dim
         self.recognition = mlp([2 * NUM_PIXELS, *hidden, 2 * latent_dim])
@@ -255,20 +287,25 @@ class CompletionCVAE(_LatentModel):
 
     def recognize(self, X_in: Tensor, Y: Tensor) -> tuple[Tensor, Tensor]:
         """``(mu, logvar)`` of q(z | x, y), each ``[N, latent_dim]``."""
-        check_images(X_in)
-        check_images(Y)
+        check_images(X_in, self, masked=True)
+        check_images(Y, self)
+        check_same_count(len(Y), "whole digits Y", len(X_in), "masked inputs",
+                         "give one of each per image")
         mu, logvar = self.recognition(torch.cat([X_in.flatten(1), Y.flatten(1)], 1)).chunk(2, 1)
         return mu, logvar
 
     def prior_params(self, X_in: Tensor) -> tuple[Tensor, Tensor]:
         """``(mu, logvar)`` of the learned prior p(z | x), each ``[N, latent_dim]``."""
-        check_images(X_in)
+        check_images(X_in, self, masked=True)
         mu, logvar = self.prior(X_in.flatten(1)).chunk(2, dim=1)
         return mu, logvar
 
     def decode(self, Z: Tensor, X_in: Tensor) -> Tensor:
         """Codes ``[N, latent_dim]`` and masked inputs -> pixel logits ``[N, 1, 28, 28]``."""
-        self._check_codes(Z)
+        check_codes(Z, self)
+        check_images(X_in, self, masked=True)
+        check_same_count(len(Z), "codes", len(X_in), "masked inputs",
+                         "give one of each per image")
         return self._images(self.generation(torch.cat([Z, X_in.flatten(1)], 1)))
 
     def forward(self, X_in: Tensor, Y: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor],
@@ -280,7 +317,7 @@ class CompletionCVAE(_LatentModel):
     def loss(self, X: Tensor, y: Tensor, beta: float = 1.0) -> Losses:
         """The negative conditional ELBO when digit n of ``X`` shows ``y[n]`` quadrants: the
         hidden pixels' loss + ``beta`` * KL(q(z | x, y) || p(z | x)) (lesson 5)."""
-        visible = visible_masks(y)
+        visible = _quadrant_masks(y, X)
         logits, q, p = self(mask_input(X, visible), X)
         return conditional_vae_loss(logits, X, ~visible, q, p, beta)
 
@@ -288,6 +325,7 @@ class CompletionCVAE(_LatentModel):
     def sample(self, X_in: Tensor, n: int = 1) -> Tensor:
         """``n`` completions of each masked input, z ~ p(z | x): pixel probabilities
         ``[n, N, 1, 28, 28]``. The visible pixels are not copied in; the caller may."""
+        check_count(n, "n")
         mu, logvar = self.prior_params(X_in)
         Z = reparameterize(mu.repeat(n, 1), logvar.repeat(n, 1))
         probs = torch.sigmoid(self.decode(Z, X_in.repeat(n, 1, 1, 1)))
@@ -297,10 +335,13 @@ class CompletionCVAE(_LatentModel):
 class _DigitClassifier(nn.Module):
     """What the two classifiers share: their objective."""
 
+    y_kind = "labels"
+
     def loss(self, X: Tensor, y: Tensor, beta: float = 1.0) -> Losses:
         """The cross-entropy of the true labels ``y``, nats per image (``beta`` is not used)."""
+        logits = self(X)
         check_labels(y, X.shape[0])
-        return {"loss": F.cross_entropy(self(X), y)}
+        return {"loss": F.cross_entropy(logits, y)}
 
 
 class Classifier(_DigitClassifier):
@@ -311,6 +352,10 @@ class Classifier(_DigitClassifier):
 
     def __init__(self, channels: Sequence[int] = (16, 32)):
         super().__init__()
+        channels = check_layer_sizes(channels, "channels")
+        if len(channels) != 2:
+            raise ValueError(f"channels lists the two convolutions' channel counts, e.g. "
+                             f"[16, 32], got {channels}")
         self.config = {"channels": list(channels)}
         c1, c2 = channels
         self.features = nn.Sequential(
@@ -320,7 +365,7 @@ class Classifier(_DigitClassifier):
         self.head = nn.Linear(c2 * 7 * 7, NUM_CLASSES)
 
     def forward(self, X: Tensor) -> Tensor:
-        check_images(X)
+        check_images(X, self)
         return self.head(self.features(X).flatten(1))
 
 
@@ -331,13 +376,26 @@ class MLPClassifier(_DigitClassifier):
 
     def __init__(self, hidden: Sequence[int] = (256, 256)):
         super().__init__()
+        hidden = check_layer_sizes(hidden)
         self.config = {"hidden": list(hidden)}
         self.net = mlp([NUM_PIXELS, *hidden, NUM_CLASSES])
 
     def forward(self, X: Tensor) -> Tensor:
-        check_images(X)
+        check_images(X, self)
         return self.net(X.flatten(1))
 
 
 def _device_of(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
+
+
+def _quadrant_masks(counts: Tensor, X: Tensor) -> Tensor:
+    """``visible_masks(counts)``, one per image of ``X``."""
+    check_quadrant_counts(counts, X.shape[0] if isinstance(X, Tensor) and X.dim() else None)
+    return visible_masks(counts)
+
+
+# The course's models, and their subclasses: what they take as y is known (their y_kind).
+COURSE_MODELS = (Autoencoder, VAE, CompletionNet, CompletionCVAE, _DigitClassifier)
+# The course's own classes, which return what their losses expect by construction.
+COURSE_CLASSES = (Autoencoder, VAE, CVAE, CompletionNet, CompletionCVAE, Classifier, MLPClassifier)

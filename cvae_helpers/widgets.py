@@ -26,8 +26,21 @@ from torchvision.utils import make_grid
 
 from .data import mask_input, visible_mask
 from .evaluate import CONFIDENCE, label_entropy, predict_proba
+from .inputs import (
+    check_codes,
+    check_count,
+    check_digit,
+    check_images,
+    check_labels,
+    check_model,
+    check_number,
+    check_order,
+    check_pictures,
+    check_temperature,
+    check_tensor,
+)
 from .losses import gaussian_kl
-from .models import CVAE, VAE, CompletionCVAE, CompletionNet
+from .models import CVAE, VAE, Autoencoder, CompletionCVAE, CompletionNet
 from .plots import DIGIT_COLORS, plot_latent_scatter
 
 # Frames and words of the readouts: recognised (top class >= CONFIDENCE) or not, as in lesson 1.
@@ -42,6 +55,8 @@ NO_CLASSIFIER = ("<i>No classifier given, so no reading of the picture: pass "
 def image_png(image: Tensor, scale: int = 5) -> bytes:
     """One image ``[1, H, W]`` in [0, 1] (a digit, or a grid of them) as PNG bytes, enlarged
     ``scale`` times, ink dark."""
+    check_pictures(image, "image", single=True)
+    check_count(scale, "scale")
     pixels = ((1 - image.detach().cpu().clamp(0, 1)[0]) * 255).round().to(torch.uint8)
     picture = PILImage.fromarray(pixels.numpy(), mode="L")
     picture = picture.resize((picture.width * scale, picture.height * scale), PILImage.NEAREST)
@@ -52,6 +67,8 @@ def image_png(image: Tensor, scale: int = 5) -> bytes:
 
 def grid_png(X: Tensor, nrow: int = 10, scale: int = 2) -> bytes:
     """Images ``[N, 1, 28, 28]`` in [0, 1] as one PNG grid, ``nrow`` per row."""
+    check_pictures(X, "X", single=False)
+    check_count(nrow, "nrow")
     return image_png(make_grid(X.detach().cpu().clamp(0, 1), nrow=nrow, padding=2)[:1], scale)
 
 
@@ -88,6 +105,13 @@ def decode_images(model, Z: Tensor, labels: Tensor | None = None) -> Tensor:
 
 def decode_image(model, z: Tensor, digit: int | None = None) -> Tensor:
     """The decoded pixel probabilities ``[1, 28, 28]`` of one code ``z`` (and label)."""
+    _check_latent_model(model)
+    check_tensor(z, "z")
+    if z.numel() != model.latent_dim:
+        raise ValueError(f"z must be one code of {model.latent_dim} numbers (the model's "
+                         f"latent_dim), got shape {list(z.shape)}")
+    if isinstance(model, CVAE):
+        check_digit(digit, model.num_classes)
     labels = torch.tensor([digit]) if isinstance(model, CVAE) else None
     return decode_images(model, z.view(1, -1), labels)[0]
 
@@ -238,6 +262,14 @@ def latent_explorer(model, limit: float = 3.0, max_sliders: int = 6, digit: int 
     A VAE's or CVAE's readout gives the code's log-density under the prior N(0, I); an
     autoencoder has no prior, and its readout says so.
     """
+    _check_latent_model(model)
+    check_number(limit, "limit", above=True, means="bounds the sliders to [-limit, limit]",
+                 advice=" (such as 3.0)")
+    check_count(max_sliders, "max_sliders")
+    if isinstance(model, CVAE):
+        digit = 0 if digit is None else digit
+        check_digit(digit, model.num_classes)
+    _check_readers(model, classifier, codes, labels, order)
     model.eval()
     order = list(range(model.latent_dim)) if order is None else [int(j) for j in order]
     shown = order[:min(model.latent_dim, max_sliders)]
@@ -349,6 +381,22 @@ def sample_browser(models: dict[str, VAE], classifier: nn.Module | None = None, 
     0.1 s on 2 cores it scores 100 samples by default, not lesson 4's 1,000, and says how
     precise that makes each share (within 5 points, one standard error).
     """
+    if not isinstance(models, dict) or not models:
+        raise TypeError("models must be a dict {name: trained VAE}, e.g. {'beta=1': vae}, got "
+                        f"{type(models).__name__ if models else 'nothing'}")
+    for name, model in models.items():
+        if not isinstance(model, VAE):
+            raise TypeError(f"models[{name!r}] is a {type(model).__name__}, but the browser "
+                            "draws samples from VAEs (or CVAEs)")
+    if classifier is not None and not isinstance(classifier, nn.Module):
+        raise TypeError(f"classifier must be the digit classifier (zoo.trained('classifier')), "
+                        f"got {type(classifier).__name__}")
+    check_count(scored, "scored")
+    check_count(shown, "shown")
+    check_temperature(temperature)
+    if shown > scored:
+        raise ValueError(f"shown ({shown}) must be at most scored ({scored}): the images shown "
+                         "are the first of those scored")
     choice = W.Dropdown(options=list(models), description="model")
     seed = W.IntSlider(value=0, min=0, max=99, description="seed")
     tau = W.FloatSlider(value=temperature, min=0.0, max=2.0, step=0.05, description="temperature",
@@ -403,6 +451,11 @@ def completion_row(cvae: CompletionCVAE | None, baseline: CompletionNet, X: Tens
     """One test digit ``X [1, 1, 28, 28]`` completed (lesson 5): ``[3 + num_samples, 1, 28, 28]``
     images, namely the input (hidden pixels grey), the truth, the baseline's guess, then
     ``num_samples`` completions by the CVAE. Visible pixels are pasted back into each guess."""
+    _check_completion_models(cvae, baseline, num_samples)
+    check_images(X)
+    if X.shape[0] != 1:
+        raise ValueError(f"completion_row completes one digit, X[i:i+1] ([1, 1, 28, 28]), got "
+                         f"{X.shape[0]}")
     device = next(baseline.parameters()).device
     X = X.to(device)
     visible = visible_mask(num_visible).to(device)
@@ -424,6 +477,8 @@ def completion_explorer(cvae: CompletionCVAE, baseline: CompletionNet, X: Tensor
     counts the different digits among the CVAE's completions and whether the true digit (its
     label in ``y``, else what the classifier reads in the whole digit) is one of them.
     """
+    _check_completion_models(cvae, baseline, num_samples)
+    check_images(X)
     index = W.IntSlider(value=0, min=0, max=len(X) - 1, description="test digit")
     quadrants = W.ToggleButtons(options=[1, 2, 3], value=1, description="visible",
                                 style={"button_width": "40px"})
@@ -464,3 +519,37 @@ def completion_explorer(cvae: CompletionCVAE, baseline: CompletionNet, X: Tensor
     box = W.VBox([W.HBox([index, seed]), quadrants, readout, image])
     box.index, box.quadrants, box.seed, box.image, box.readout = index, quadrants, seed, image, readout
     return box
+
+
+# --- What the builders take (the checks themselves are in inputs) ----------------------------
+
+def _check_latent_model(model: nn.Module) -> None:
+    check_model(model, "a trained Autoencoder, VAE or CVAE", (Autoencoder, VAE),
+                hint=": for lesson 5's models, use completion_explorer"
+                if isinstance(model, CompletionCVAE | CompletionNet) else "")
+
+
+def _check_completion_models(cvae: CompletionCVAE | None, baseline: CompletionNet,
+                             num_samples: int) -> None:
+    check_model(baseline, "lesson 5's CompletionNet", (CompletionNet,), where="baseline must be")
+    check_count(num_samples, "num_samples", minimum=0)
+    if num_samples:
+        check_model(cvae, f"lesson 5's CompletionCVAE to draw {num_samples} completions",
+                    (CompletionCVAE,), where="cvae must be",
+                    hint=" (pass num_samples=0 to show the baseline alone)")
+
+
+def _check_readers(model: VAE | Autoencoder, classifier: nn.Module | None,
+                   codes: Tensor | None, labels: Tensor | None,
+                   order: Sequence[int] | Tensor | None) -> None:
+    """What a latent explorer reads its pictures with: the classifier, the lesson's codes and
+    their labels, and the order of the sliders."""
+    if classifier is not None:
+        check_model(classifier, "the digit classifier (clf, _ = zoo.trained(\"classifier\"))",
+                    where="classifier must be")
+    if codes is not None:
+        check_codes(codes, model, same_device=False)
+        if labels is not None:
+            check_labels(labels, len(codes), name="labels")
+    if order is not None:
+        check_order(order, model.latent_dim)

@@ -7,12 +7,17 @@ course's ``MODEL_VERSION`` and the device type, so changing any setting trains a
 
 A lesson's main model is trained by the learner's own code, not here: ``keep`` takes it over,
 and caches it for later lessons only when that code passed its self-checks.
+
+Only a model that finished every epoch with finite weights is cached. A cache that cannot be
+written (read-only, full, another user's) costs a warning, never the model just trained.
 """
 
 import hashlib
 import json
+import math
 import numbers
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +26,7 @@ from torch import Tensor, nn
 
 from . import checkpoints, weights
 from .data import default_root, load_mnist, random_quadrant_counts
-from .device import pick_device
+from .inputs import check_count, check_history, check_layer_sizes, check_model, check_settings
 from .models import (
     CVAE,
     VAE,
@@ -31,7 +36,7 @@ from .models import (
     CompletionNet,
     MLPClassifier,
 )
-from .train import History, fit
+from .train import History, TrainingInterrupted, fit, resolve_device
 
 MODEL_CLASSES = {"Classifier": Classifier, "MLPClassifier": MLPClassifier,
                  "Autoencoder": Autoencoder, "VAE": VAE, "CVAE": CVAE,
@@ -41,7 +46,8 @@ TRAIN_KEYS = ("num_epochs", "lr", "lr_schedule", "batch_size", "beta", "seed")
 DATA_KEYS = ("targets",)
 
 # Raise it whenever the models' code or the training changes what a configuration trains, so
-# that models cached by an older version of the course are trained again.
+# that models cached by an older version of the course are trained again. The key also holds
+# the checkpoints' FORMAT, so that a new file layout never meets an old reader.
 MODEL_VERSION = 2
 
 # Adam at 1e-3 with a cosine decay, in batches of 64: on MNIST this reaches in 15 epochs what a
@@ -88,14 +94,28 @@ CVAE_BY_LATENT_SIZE = {2: ("cvae_2d", {}), 8: ("cvae", {"latent_dim": 8}), 20: (
 
 
 def config(name: str, **overrides: Any) -> dict[str, Any]:
-    """The configuration ``name`` with ``overrides`` applied, e.g. ``config("vae", beta=4.0)``."""
-    if name not in CONFIGS:
+    """The configuration ``name`` with ``overrides`` applied, e.g. ``config("vae", beta=4.0)``.
+
+    Every setting is checked here, before anything loads or trains."""
+    if not isinstance(name, str) or name not in CONFIGS:
         raise KeyError(f"unknown model {name!r}; choose one of {sorted(CONFIGS)}")
     unknown = set(overrides) - set(CONFIGS[name])
     if unknown:
         raise KeyError(f"{name!r} has no setting {sorted(unknown)}; its settings are "
                        f"{sorted(CONFIGS[name])}")
-    return {**CONFIGS[name], **overrides}
+    fixed = sorted(set(overrides) & {"model", "targets"})
+    if fixed:
+        raise KeyError(f"{fixed} of {name!r} cannot be changed: to train another kind of model, "
+                       f"use its own name, one of {sorted(CONFIGS)}")
+    cfg = {**CONFIGS[name], **overrides}
+    check_settings(**{k: cfg[k] for k in TRAIN_KEYS})
+    for key in ("latent_dim", "num_classes"):
+        if key in cfg:
+            check_count(cfg[key], key, minimum=2 if key == "num_classes" else 1)
+    for key in ("hidden", "channels"):
+        if key in cfg:
+            check_layer_sizes(cfg[key], key)
+    return cfg
 
 
 def build(cfg: dict[str, Any]) -> nn.Module:
@@ -154,9 +174,9 @@ def _canonical(value: Any) -> Any:
 
 
 def cache_key(cfg: dict[str, Any]) -> str:
-    """The name of a configuration's trained weights: a hash of its settings and the course's
-    ``MODEL_VERSION``, the same on every device."""
-    text = json.dumps([MODEL_VERSION, _canonical(cfg)], sort_keys=True)
+    """The name of a configuration's trained weights: a hash of its settings, the course's
+    ``MODEL_VERSION`` and the checkpoints' ``FORMAT``, the same on every device."""
+    text = json.dumps([MODEL_VERSION, checkpoints.FORMAT, _canonical(cfg)], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -173,24 +193,77 @@ def trained(name: str, device: torch.device | str | None = None, fetch: bool = T
     weights when they hold it (``weights``; not with ``fetch=False`` or ``CVAE_FETCH=0``), else
     trained now, and cached (lessons 1-5).
 
-    Returns the model, in eval mode on ``device``, and its training history.
+    Returns the model, in eval mode on ``device``, and its training history. Ctrl-C stops the
+    whole cell (``train.TrainingInterrupted``), so one stops a cell that trains several.
     """
-    device = torch.device(device) if device is not None else pick_device()
     cfg = config(name, **overrides)
+    device = resolve_device(device)
     path = cache_path(name, cfg, device)
-    if fetch and not path.is_file():
-        weights.fetch(name, cache_key(cfg), path, cfg["num_epochs"])
-    if path.is_file():
-        model = build(cfg).to(device)
-        try:
-            history = checkpoints.load(path, model)["history"]
-            return model.eval(), history
-        except checkpoints.CheckpointError as err:
-            print(f"Ignoring a damaged cached model, training again: {err}")
-    model, history = train_config(cfg, device)
-    if len(history.get("seconds", [])) == cfg["num_epochs"]:  # cache finished training only
-        checkpoints.save(path, model, history=history, settings=cfg)
-    return model, history
+    model = history = None
+    try:
+        if fetch and not path.exists():
+            weights.fetch(name, cache_key(cfg), path, cfg["num_epochs"])
+        if path.exists():
+            cached = _from_cache(name, cfg, path, device)
+            if cached is not None:
+                return cached
+        model, history = train_config(cfg, device)
+        if len(history.get("seconds", [])) == cfg["num_epochs"]:  # cache finished training only
+            _save(name, path, model, history=history, settings=cfg)
+        return model, history
+    except KeyboardInterrupt as err:
+        if isinstance(err, TrainingInterrupted):
+            raise
+        kept = ("the trained model is kept, but not cached"
+                if history is not None else "no model was lost")
+        raise TrainingInterrupted(f"Interrupted while the {name} or its data was being loaded "
+                                  "or saved: "
+                                  f"{kept}. The cell stopped here; run it again to go on.",
+                                  model, history) from None
+
+
+def _from_cache(name: str, cfg: dict[str, Any], path: Path,
+                device: torch.device) -> tuple[nn.Module, History] | None:
+    """The cached model of ``cfg`` and its history, or None (and why) when it cannot be used."""
+    model = build(cfg).to(device)
+    try:
+        history = checkpoints.load(path, model).get("history")
+        if not isinstance(history, dict) or not _usable(model, history):
+            raise checkpoints.CheckpointError(f"{path} holds no finite weights and history")
+    except checkpoints.CheckpointError as err:
+        print(f"Cannot use the cached {name}, so it is trained again: {err}")
+        return None
+    return model.eval(), history
+
+
+def _usable(model: nn.Module, history: History) -> bool:
+    """Finite weights and a finite history: a model worth keeping for later lessons."""
+    finite = all(bool(p.isfinite().all()) for p in model.parameters())
+    return finite and all(isinstance(v, numbers.Real) and math.isfinite(v)
+                          for values in history.values() for v in values)
+
+
+# The cache folders that could not be written in this session: each is reported once.
+_unwritable: set[Path] = set()
+
+
+class CacheWarning(UserWarning):
+    """A trained model could not be cached; it is kept in memory for this session."""
+
+
+def _save(name: str, path: Path, model: nn.Module, **extra: Any) -> bool:
+    """Cache ``model``; when the cache cannot be written, warn (once per folder) and go on."""
+    try:
+        checkpoints.save(path, model, **extra)
+        return True
+    except checkpoints.CheckpointError as err:
+        if path.parent not in _unwritable:
+            _unwritable.add(path.parent)
+            warnings.warn(f"The trained {name} could not be cached ({err}). It is kept in "
+                          "memory for this session, but a later lesson will train it again. To "
+                          "keep models, set the environment variable CVAE_CACHE_DIR to a folder "
+                          "you can write to.", CacheWarning, stacklevel=3)
+        return False
 
 
 def keep(name: str, model: nn.Module, history: History, checked: bool,
@@ -205,24 +278,31 @@ def keep(name: str, model: nn.Module, history: History, checked: bool,
     so a wrong answer never reaches them.
     """
     cfg = config(name, **overrides)
+    check_model(model, f"your trained {name} (a model with weights)", where="keep takes")
+    check_history(history, checked)
     device = next(model.parameters()).device
     course_model = build(cfg).to(device)
-    try:
-        course_model.load_state_dict(model.state_dict())
-    except RuntimeError as err:
+    problems = checkpoints.mismatch(model.state_dict(), course_model.state_dict())
+    if problems:
         raise ValueError(
             f"your {type(model).__name__}'s layers do not match the course's {cfg['model']} "
             f"with {course_model.config}, so the rest of the lesson cannot study it: build the "
-            f"layers as the exercise asks ({err})") from None
+            f"layers as the exercise asks (its weights are {problems})")
+    course_model.load_state_dict(model.state_dict())
     epochs = len(history.get("test_loss", []))
-    if not checked:
+    if "test_loss" not in history:
+        print(f"Not cached: the history has no 'test_loss' (its keys are {sorted(history)}): "
+              "record the test loss of every epoch under that name.")
+    elif not checked:
         print(f"Not cached: some of the functions that trained your {name} have not passed their "
               "self-checks, so later lessons will train the course's own model. Fix them, run "
               "their checks, and train again to share yours.")
     elif epochs != cfg["num_epochs"]:
         print(f"Not cached: your {name} trained for {epochs} of its {cfg['num_epochs']} epochs.")
-    else:
-        checkpoints.save(cache_path(name, cfg, device), course_model, history=history,
-                         settings=cfg, trained_by="lesson")
+    elif not _usable(course_model, history):
+        print(f"Not cached: your {name}'s weights or losses hold NaN or infinite values. Train "
+              "it again, with a smaller learning rate.")
+    elif _save(name, cache_path(name, cfg, device), course_model, history=history,
+               settings=cfg, trained_by="lesson"):
         print(f"Your {name} passed its checks and is cached: later lessons use it.")
     return course_model.eval()

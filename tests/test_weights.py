@@ -271,7 +271,7 @@ def test_lesson_4_on_its_own_starts_in_seconds_with_published_weights(server, tm
                                                                       monkeypatch):
     """Lesson 4 in a fresh kernel and an empty model cache, its weights URL pointing at a
     server that holds the models it loads (those the lessons before it left in the cache)."""
-    device = zoo.pick_device()
+    device = zoo.resolve_device(None)
     needed = [(n, o) for n, o in LESSON_MODELS
               if any(_matches(name, kwargs, n, o) for name, kwargs in _lesson_calls(LESSON4))]
     files, manifest = {}, {}

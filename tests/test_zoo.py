@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from cvae_helpers import zoo
+from cvae_helpers import checkpoints, zoo
 from cvae_helpers.models import Autoencoder, CompletionCVAE, CompletionNet
 
 
@@ -40,8 +40,11 @@ def test_a_damaged_cache_file_is_retrained(tiny_mnist, capsys):
     (path,) = tiny_mnist.glob("autoencoder-*.pt")
     path.write_bytes(b"not a checkpoint")
     model, history = zoo.trained("autoencoder", device="cpu", num_epochs=1, hidden=[32])
-    assert "Ignoring a damaged cached model" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Cannot use the cached autoencoder, so it is trained again" in out
+    assert "is not a PyTorch file" in out  # the diagnosis, in the course's words
     assert len(history["test_loss"]) == 1
+    checkpoints.load(path, zoo.build(zoo.config("autoencoder", num_epochs=1, hidden=[32])))
 
 
 def test_unknown_names_and_settings_are_refused():

@@ -10,6 +10,7 @@ import types
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
@@ -40,9 +41,9 @@ def check_reconstruction_loss(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
             "(divide by the batch size only)": expected / (784 * n),
             "the sign is flipped: a loss is the negative log-likelihood, >= 0": -expected,
             "the arguments are swapped: binary_cross_entropy_with_logits takes the logits "
-            "first, then the target images X": reconstruction_loss(X, logits),
+            "first, then the target images X": _slip(X, logits),
             "a sigmoid was applied to the logits first: binary_cross_entropy_with_logits "
-            "applies it itself": reconstruction_loss(torch.sigmoid(logits), X),
+            "applies it itself": _slip(torch.sigmoid(logits), X),
         }
         if n > 1:
             wrong[f"the value is {n} times too large: average over the images of the batch, "
@@ -56,6 +57,12 @@ def check_reconstruction_loss(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
         ("confident logits (+-40), right and wrong", lambda: _stable_hint(fn)),
         ("a batch of one image, logits of scale 5", case(5.0, grey[:1])),
     ], answer=fn)
+
+
+def _slip(logits: Tensor, X: Tensor) -> Tensor:
+    """The value of ``reconstruction_loss(logits, X)`` for arguments the course's function
+    refuses (targets outside [0, 1], probabilities as logits): what a slip computes."""
+    return F.binary_cross_entropy_with_logits(logits, X, reduction="sum") / X.shape[0]
 
 
 def _probabilities_hint(test: Callable[[], str | None]) -> str | None:
@@ -280,7 +287,7 @@ def check_autoencoder(cls: type) -> None:
                 "the loss is weighted by beta: an autoencoder has no KL term for beta to weigh, "
                 "its loss is the reconstruction alone": beta * expected,
                 "the arguments of reconstruction_loss are swapped: logits first, then the "
-                "images": reconstruction_loss(X, reference(X)).detach(),
+                "images": _slip(X, reference(X)).detach(),
             }
             hint = compare(value, expected, wrong)
             if hint:
