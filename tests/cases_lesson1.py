@@ -162,6 +162,8 @@ CASES = [
         (autoencoder(('return {"loss": recon,', 'return {"loss": beta * recon,')), "weighted by beta"),
         (autoencoder(("reconstruction_loss(self(X), X)", "reconstruction_loss(X, self(X))")),
          "swapped"),
+        (autoencoder(("reconstruction_loss(self(X), X)",
+                      "reconstruction_loss(torch.sigmoid(self(X)), X)")), "sigmoid"),
         (autoencoder(("reconstruction_loss(self(X), X)", "reconstruction_loss(self(X), X).item()")),
          "carries no gradient"),
         (autoencoder(("self.encoder, self.decoder = build_autoencoder_layers(latent_dim)",

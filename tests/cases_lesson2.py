@@ -23,10 +23,10 @@ def kl_with(per_dim, reduce=lambda t: t.sum(dim=1).mean()):
 
 
 def reference_monte_carlo_kl(mu, logvar, num_draws, draw=reparameterize, sign=1.0,
-                             over_dims="sum", root=True):
+                             over_dims="sum", root=True, scale=lambda lv: torch.exp(0.5 * lv)):
     shape = (num_draws, *mu.shape)
     z = draw(mu.expand(shape), logvar.expand(shape))  # [num_draws, N, d]
-    ratio = sign * (Normal(mu, torch.exp(0.5 * logvar)).log_prob(z) - Normal(0.0, 1.0).log_prob(z))
+    ratio = sign * (Normal(mu, scale(logvar)).log_prob(z) - Normal(0.0, 1.0).log_prob(z))
     per_draw = getattr(ratio, over_dims)(dim=2).mean(dim=1)  # one batch estimate per draw
     return per_draw.mean(), per_draw.std() / (math.sqrt(num_draws) if root else 1.0)
 
@@ -163,6 +163,8 @@ CASES = [
         (lambda mu, lv, s: reference_monte_carlo_kl(mu, lv, s, root=False), "sqrt(num_draws)"),
         (lambda mu, lv, s: reference_monte_carlo_kl(
             mu, lv, s, draw=lambda m, v: torch.randn_like(m)), "drawn from the prior"),
+        (lambda mu, lv, s: reference_monte_carlo_kl(mu, lv, s, scale=torch.exp),
+         "the variance as Normal's scale"),
     ]),
     (checks.check_negative_elbo, reference_negative_elbo, [
         (negative_elbo_with(lambda r, k, b: r - b * k), "recon - KL"),

@@ -288,6 +288,9 @@ def check_autoencoder(cls: type) -> None:
                 "its loss is the reconstruction alone": beta * expected,
                 "the arguments of reconstruction_loss are swapped: logits first, then the "
                 "images": _slip(X, reference(X)).detach(),
+                "the reconstructions went through a sigmoid first: pass the logits, "
+                "reconstruction_loss(self(X), X); the loss applies the sigmoid itself":
+                    _slip(torch.sigmoid(reference(X)), X).detach(),
             }
             hint = compare(value, expected, wrong)
             if hint:
