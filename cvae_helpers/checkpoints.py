@@ -21,6 +21,7 @@ import re
 import secrets
 import time
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +59,29 @@ def save(path: str | Path, model: nn.Module, **extra: Any) -> Path:
 
     ``extra`` holds numbers, strings, lists, tuples, dicts and tensors (numpy numbers and
     arrays, and ``Path``s, are stored as Python numbers, tensors and strings), so that ``load``
-    can read it back safely.
+    can read it back safely. It replaces a course checkpoint at ``path`` (or a damaged one), but
+    never another file, such as a notebook saved under that name. A ``~`` in ``path`` is the
+    home folder.
     """
+    return _save(path, model, extra)
+
+
+def _save(path: str | Path, model: nn.Module, extra: dict[str, Any],
+          replace_anything: bool = False) -> Path:
+    """``save``; with ``replace_anything``, a file at ``path`` is replaced whatever it holds (the
+    zoo's own cache files, whose names no one else uses)."""
     path = _as_path(path)
     if not isinstance(model, nn.Module):
         raise TypeError(f"save takes a model (a torch.nn.Module), got {type(model).__name__}")
     if path.is_dir():
         raise CheckpointError(f"{path} is a folder: give a file name, such as {path / 'model.pt'}")
+    other = None if replace_anything else _not_a_checkpoint(path)
+    if other:
+        other_name = path.with_suffix(".pt")
+        if other_name.exists():
+            other_name = path.with_name(f"{path.stem}_model.pt")
+        raise CheckpointError(f"would overwrite {path}, which is not a course checkpoint "
+                              f"({other}): choose another name, such as {other_name.name}")
     taken = sorted(set(extra) & set(RESERVED))
     if taken:
         raise ValueError(f"{taken} are names a checkpoint keeps for itself: give those extras "
@@ -91,7 +108,66 @@ def _as_path(path: str | Path) -> Path:
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"the checkpoint's path must be a file name (a str or a Path), got "
                         f"{type(path).__name__}")
-    return Path(path)
+    return Path(path).expanduser()  # "~/models/vae.pt" means the home folder's, as in a shell
+
+
+def _not_a_checkpoint(path: Path) -> str | None:
+    """What the file at ``path`` is when ``save`` must not replace it (a notebook, notes, another
+    program's weights), in a few words; None when there is no file, or a course checkpoint, or
+    one too damaged to hold anything (empty, truncated, unreadable): replacing those loses
+    nothing."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if not head or not _torch_format(head):
+                return _kind(path, head + f.read(4096)) if head else None
+            data = head + f.read()
+    except OSError:  # no file (or none that can be read): the write says what is wrong
+        return None
+    if head[:4] == b"PK\x03\x04" and _zip_names(data) == []:
+        return "a zip archive not written by torch.save"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            saved = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as err:
+        refused = _refused(data, err)
+        return f"a PyTorch file holding {', '.join(refused[:3])}" if refused else None
+    if isinstance(saved, dict) and "state_dict" in saved and "architecture" in saved:
+        return None
+    if isinstance(saved, dict):
+        return f"a PyTorch file holding the entries {sorted(map(str, saved))[:8]}"
+    return f"a PyTorch file holding a {type(saved).__name__}"
+
+
+def _torch_format(head: bytes) -> bool:
+    """Whether a file starting with ``head`` is in one of torch.save's formats: a zip (today's)
+    or a pickle (before torch 1.6)."""
+    return head[:4] == b"PK\x03\x04" or head[:1] == b"\x80"
+
+
+def _kind(path: Path, head: bytes) -> str:
+    """What a file that is not in torch.save's formats is, from its name and first bytes."""
+    if head[:2] == b"\x1f\x8b":
+        return "a gzip-compressed file"
+    text = head[:4096].decode("utf-8", errors="replace")
+    if path.suffix == ".ipynb" or (text.lstrip().startswith("{") and '"cells"' in text):
+        return "a Jupyter notebook"
+    if "\x00" not in text and sum(c.isprintable() or c in "\t\n\r" for c in text) \
+            >= 0.95 * len(text):
+        return "a text file"
+    return f"a file of another kind, starting with the bytes {head[:8].hex(' ')}"
+
+
+def _zip_names(data: bytes) -> list[str] | None:
+    """The entries of torch.save's zip format in ``data`` (its data.pkl), [] for a zip archive
+    without them, None when ``data`` cannot be read as a zip (a truncated file)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+    return [name for name in names if name == "data.pkl" or name.endswith("/data.pkl")]
 
 
 def _plain(value: Any, key: str) -> Any:
@@ -189,6 +265,11 @@ def load(path: str | Path, model: nn.Module) -> dict[str, Any]:
     if isinstance(model, type) or not isinstance(model, nn.Module):
         raise TypeError(f"load puts weights into a model: pass one built with the checkpoint's "
                         f"settings, e.g. VAE(**config), got {getattr(model, '__name__', model)!r}")
+    if any(tensor.is_meta for tensor in model.state_dict().values()):
+        raise ValueError(f"the {type(model).__name__}'s weights are on the meta device, which "
+                         "keeps their shapes but no values, so there is nothing to load them "
+                         "into: build the model as usual, e.g. VAE(**config), load the weights, "
+                         "then move it with model.to(device)")
     checkpoint = _read(path)
     state_dict = _fitting_state(path, checkpoint, model)
     before = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -249,14 +330,14 @@ def _why_unreadable(path: Path, data: bytes, err: Exception, delete: str) -> str
         if b"PK\x05\x06" not in data[-65_557:]:  # the zip's directory sits at its very end
             return (f"{path} is truncated ({len(data):,} bytes): a save or a copy was "
                     f"interrupted before the end. {delete}")
-        refused = _code_in_zip(data)
-    elif data[:1] == b"\x80":  # a pickle: the format of older torch.save, or pickle.dump
-        refused = _code_in_pickle(data)
-    else:
-        return (f"{path} is not a PyTorch file (it starts with the bytes {data[:8].hex(' ')}): "
-                f"it was not written by torch.save, or it is damaged. {delete}")
+        if _zip_names(data) == []:
+            return (f"{path} is a zip archive, but not one written by torch.save (it has no "
+                    "data.pkl inside), so it is not a checkpoint: check the path, and load the "
+                    "file that checkpoints.save wrote.")
+    elif data[:1] != b"\x80":  # not a pickle either, the format of older torch.save
+        return _not_torch(path, data)
     # torch names what it refused; only the name is kept, not its advice to load unsafely
-    refused += [name for name in re.findall(r"GLOBAL ([\w.]+)", str(err)) if name not in refused]
+    refused = _refused(data, err)
     code = [name for name in refused if not name.startswith(("numpy", "pathlib"))]
     objects = [name for name in code if name.startswith(("cvae_helpers.", "__main__.",
                                                          "torch.nn.modules."))]
@@ -277,8 +358,37 @@ def _why_unreadable(path: Path, data: bytes, err: Exception, delete: str) -> str
                 "plain ones.")
     if data[:1] == b"\x80":
         return (f"{path} cannot be read by torch.load: it is damaged, or a plain pickle rather "
-                f"than a file written by torch.save. {delete}")
+                "than a file written by torch.save. Check the path; if it is a checkpoint you "
+                f"saved, {delete[0].lower()}{delete[1:]}")
     return f"{path} is corrupt and cannot be read ({type(err).__name__}). {delete}"
+
+
+def _not_torch(path: Path, data: bytes) -> str:
+    """Why a file in none of torch.save's formats is no checkpoint: never "delete it", since it
+    may well be a learner's notebook or notes, opened by mistake."""
+    kind = _kind(path, data)
+    load_what = "load the file that checkpoints.save wrote (such as model.pt)"
+    if kind == "a gzip-compressed file":
+        return (f"{path} is gzip-compressed (it starts with the bytes 1f 8b), so it is not a "
+                "checkpoint as checkpoints.save writes it: if it holds one, unpack it first "
+                f"(gunzip {path.name}); otherwise check the path.")
+    if kind == "a Jupyter notebook":
+        return f"{path} is a Jupyter notebook, not a checkpoint: check the path, and {load_what}."
+    if kind == "a text file":
+        start = data[:24].decode("utf-8", errors="replace").split("\n")[0]
+        return (f"{path} is not a PyTorch file but text (it starts with {start!r}), so it is not "
+                f"a checkpoint: check the path, and {load_what}.")
+    return (f"{path} is not a PyTorch file (it starts with the bytes {data[:8].hex(' ')}): it "
+            "was not written by torch.save. Check the path; if it is a checkpoint you saved, it "
+            "is damaged: delete it and train (or copy) it again.")
+
+
+def _refused(data: bytes, err: Exception) -> list[str]:
+    """The classes and functions in a torch file, or named in torch's error, that a safe load
+    refuses to rebuild or call."""
+    refused = _code_in_zip(data) if data[:4] == b"PK\x03\x04" else _code_in_pickle(data)
+    return refused + [name for name in re.findall(r"GLOBAL ([\w.]+)", str(err))
+                      if name not in refused]
 
 
 # What torch itself pickles for tensors and dicts: these are not code a file can run.

@@ -10,6 +10,7 @@ in 0..255, a label 10, a damaged file) gets an error that says what to do.
 """
 
 import gzip
+import numbers
 import os
 import shutil
 import tempfile
@@ -78,7 +79,8 @@ def data_root(root: str | Path | None = None) -> Path:
     return Path(chosen).expanduser().resolve()
 
 
-def load_mnist(split: str = "train", root: str | Path | None = None) -> tuple[Tensor, Tensor]:
+def load_mnist(split: str = "train", root: str | Path | None = None,
+               **unexpected: object) -> tuple[Tensor, Tensor]:
     """Load a whole MNIST split into memory (lesson 1).
 
     Returns ``X``, float32 images ``[N, 1, 28, 28]`` with values in [0, 1], and ``y``, int64
@@ -86,6 +88,18 @@ def load_mnist(split: str = "train", root: str | Path | None = None) -> tuple[Te
     The files are downloaded on first use when the machine is online. A damaged file is named,
     with what is wrong with it; a failed load creates nothing in the data folder.
     """
+    if "train" in unexpected:  # torchvision's datasets.MNIST(root, train=True)
+        raise TypeError(f"load_mnist names the split rather than taking torchvision's train="
+                        f"{unexpected['train']!r}: use load_mnist('train') for the training "
+                        "images, load_mnist('test') for the test ones")
+    if unexpected:
+        raise TypeError(f"load_mnist takes a split and a root folder, not {sorted(unexpected)}: "
+                        "e.g. X, y = load_mnist('train')")
+    if not isinstance(split, str):
+        several = isinstance(split, list | tuple | set)
+        raise TypeError(f"split must be the name of one split, 'train' or 'test', got {split!r}"
+                        + (": load each with a call of its own, X, y = load_mnist('train') and "
+                           "X_test, y_test = load_mnist('test')" if several else ""))
     if split not in MNIST_FILES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     folder = data_root(root)
@@ -95,7 +109,7 @@ def load_mnist(split: str = "train", root: str | Path | None = None) -> tuple[Te
                                  f"{_where_the_folder_comes_from(root)}")
     missing = [name for name, _, _ in MNIST_FILES[split] if not (raw / name).is_file()]
     if missing:
-        _fetch(folder, raw, missing)
+        _fetch(folder, raw, missing, root)
     images, labels = (check_mnist_file(raw / name, magic, shape)
                       for name, magic, shape in MNIST_FILES[split])
     try:
@@ -109,15 +123,19 @@ def load_mnist(split: str = "train", root: str | Path | None = None) -> tuple[Te
     return X.unsqueeze(1).float().div_(255), y.long()
 
 
-def _where_the_folder_comes_from(root: str | Path | None) -> str:
+def _where_the_folder_comes_from(root: str | Path | None, parent: Path | None = None) -> str:
+    """How to name the right data folder, ``parent`` where it is known."""
+    right = str(parent) if parent else "the folder that holds MNIST/raw/"
     if root is not None:
-        return "pass as root the folder that holds MNIST/raw/."
+        return f"pass root={str(parent)!r}." if parent else f"pass as root {right}."
     if os.environ.get("CVAE_DATA_DIR"):
-        return "set the environment variable CVAE_DATA_DIR to the folder that holds MNIST/raw/."
+        return f"set the environment variable CVAE_DATA_DIR to {right}."
+    if parent:
+        return f"move the files into {data_root() / 'MNIST' / 'raw'}, where the course looks."
     return "the course's default data folder is taken by a file; move that file away."
 
 
-def _fetch(folder: Path, raw: Path, missing: list[str]) -> None:
+def _fetch(folder: Path, raw: Path, missing: list[str], root: str | Path | None) -> None:
     """Put the ``missing`` MNIST files into ``raw``: from their ``.gz`` copies there, else
     downloaded with the rest of MNIST.
 
@@ -127,6 +145,13 @@ def _fetch(folder: Path, raw: Path, missing: list[str]) -> None:
         for name in missing:
             _gunzip(raw / f"{name}.gz", raw / name)
         return
+    misplaced = _misplaced(folder)
+    if misplaced:  # a root one or two levels too deep: a download would only copy MNIST again
+        place, parent = misplaced
+        raise FileNotFoundError(
+            f"MNIST is not in {raw} (missing: {', '.join(missing)}), but its files are in "
+            f"{place}: the data folder is the one that holds MNIST/raw/, here {parent}. So "
+            + _where_the_folder_comes_from(root, parent))
     with tempfile.TemporaryDirectory(prefix="cvae-mnist-") as tmp:
         try:
             datasets.MNIST(tmp, download=True)
@@ -135,7 +160,7 @@ def _fetch(folder: Path, raw: Path, missing: list[str]) -> None:
                 f"MNIST is not in {raw} (missing: {', '.join(missing)}) and could not be "
                 f"downloaded ({_first_line(err)}). Connect to the internet, or copy the four "
                 "MNIST files there, or set the environment variable CVAE_DATA_DIR to a folder "
-                "that holds MNIST/raw/." + _looks_misplaced(folder)) from None
+                "that holds MNIST/raw/." + _missing_folder(folder)) from None
         raw.mkdir(parents=True, exist_ok=True)
         for split in MNIST_FILES.values():
             for name, _, _ in split:
@@ -150,17 +175,21 @@ def _first_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text.splitlines()[0]}" if text else type(err).__name__
 
 
-def _looks_misplaced(folder: Path) -> str:
-    """A hint when the files lie in ``folder`` itself or in ``folder/raw``: a root set one or two
-    levels too deep."""
-    if not folder.exists():
-        return f" The folder {folder} does not exist: check its name."
+def _missing_folder(folder: Path) -> str:
+    """A hint when the data folder itself does not exist: a misspelt name, most likely."""
+    return f" The folder {folder} does not exist: check its name." if not folder.exists() else ""
+
+
+def _misplaced(folder: Path) -> tuple[Path, Path] | None:
+    """Where MNIST's files lie when ``folder`` was set one or two levels too deep (to the MNIST
+    folder, or to its raw folder), and the folder that should have been named instead."""
+    if not folder.is_dir():
+        return None
     names = [name for split in MNIST_FILES.values() for name, _, _ in split]
     for place, parent in ((folder, folder.parent.parent), (folder / "raw", folder.parent)):
         if any((place / name).is_file() or (place / f"{name}.gz").is_file() for name in names):
-            return (f" The files are in {place}: the data folder is the one that holds "
-                    f"MNIST/raw/, here {parent}.")
-    return ""
+            return place, parent
+    return None
 
 
 def _gunzip(source: Path, target: Path) -> None:
@@ -202,7 +231,9 @@ def batches(X: Tensor, y: Tensor | None, batch_size: int, generator: torch.Gener
 def visible_mask(num_visible: int) -> Tensor:
     """The pixels shown to the model when ``num_visible`` quadrants (1, 2 or 3) are visible:
     a bool tensor ``[1, 28, 28]``, True where the pixel is visible (lesson 5)."""
-    if isinstance(num_visible, bool) or num_visible not in (1, 2, 3):
+    if isinstance(num_visible, bool) or not isinstance(num_visible, numbers.Integral):
+        check_count(num_visible, "num_visible")  # a whole number, as random_quadrant_counts'
+    if num_visible not in (1, 2, 3):
         raise ValueError(f"num_visible must be 1, 2 or 3 quadrants, got {num_visible!r}")
     visible = torch.zeros(IMAGE_SHAPE, dtype=torch.bool)
     visible[:, 14:, :14] = True  # bottom-left

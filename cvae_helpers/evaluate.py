@@ -239,8 +239,20 @@ def predict_proba(classifier: nn.Module, X: Tensor, batch_size: int = 2000) -> T
     check_count(batch_size, "batch_size")
     classifier.eval()
     device = next(classifier.parameters()).device
-    return torch.cat([torch.softmax(classifier(X[i:i + batch_size].to(device)), dim=1)
+    return torch.cat([_probabilities(classifier, X[i:i + batch_size].to(device))
                       for i in range(0, X.shape[0], batch_size)])
+
+
+def _probabilities(classifier: nn.Module, X: Tensor) -> Tensor:
+    """The softmax of the classifier's scores of ``X``, once they are known to be class scores."""
+    scores = classifier(X)
+    if not isinstance(scores, Tensor) or scores.dim() != 2:
+        got = (f"a tensor shaped {list(scores.shape)}" if isinstance(scores, Tensor)
+               else type(scores).__name__)
+        raise TypeError(f"the classifier should return class scores [N, 10], but this "
+                        f"{type(classifier).__name__} returns {got}: pass a digit classifier, "
+                        "such as zoo.trained('classifier')[0]")
+    return torch.softmax(scores, dim=1)
 
 
 def accuracy(classifier: nn.Module, X: Tensor, y: Tensor) -> float:
@@ -289,6 +301,9 @@ def linear_probe(Z_fit: Tensor, y_fit: Tensor, Z_eval: Tensor, y_eval: Tensor,
     ``lr``, from zero weights), scored on the held-out ``(Z_eval, y_eval)``. Returns the share of
     held-out codes whose most probable class is their label: 1 / num_classes when the codes say
     nothing about the class, 1 when a linear map reads it perfectly."""
+    for Z, y, which in ((Z_fit, y_fit, "fit"), (Z_eval, y_eval, "eval")):
+        check_tensor(Z, f"Z_{which}")
+        check_labels(y, Z.shape[0] if Z.dim() else 0, num_classes, f"y_{which}")
     W = torch.zeros(Z_fit.shape[1], num_classes, device=Z_fit.device, requires_grad=True)
     b = torch.zeros(num_classes, device=Z_fit.device, requires_grad=True)
     optimizer = torch.optim.Adam([W, b], lr=lr)

@@ -25,6 +25,7 @@ wait for the device. ``train.fit`` checks its whole data set once, then trains i
 """
 
 import contextlib
+import inspect
 import math
 import numbers
 from collections.abc import Iterator, Sequence
@@ -206,6 +207,9 @@ def check_pictures(X: Tensor, name: str, single: bool) -> None:
     if not torch.isfinite(X).all():
         raise ValueError(f"{name} holds NaN or infinite values: the model that drew it has "
                          "NaN weights, so train it again")
+    if 0 <= X.min() and 1.001 < X.max() <= 255:
+        raise ValueError(f"{name} has values up to {float(X.max()):g}, but a picture's pixels are "
+                         "intensities in [0, 1]: divide them by 255")
 
 
 def _broadcasts(small: torch.Size, big: torch.Size) -> bool:
@@ -339,7 +343,8 @@ def check_model(model: object, what: str = "a model (a torch.nn.Module)",
         raise TypeError(f"{where} {what}, got {name}{hint}")
     weight = next(model.parameters(), None)
     if weight is None:
-        raise ValueError(f"{name} has no weights to train or use: {where} {what}")
+        raise ValueError(f"{name} has no weights to train or use: build its layers in "
+                         "__init__ (as attributes, self.encoder = ...) before using it")
     return weight
 
 
@@ -350,6 +355,14 @@ def check_trainable(model: object) -> None:
         raise TypeError(f"{type(model).__name__} has no loss method: give the model a method "
                         "loss(X, y, beta) that returns {'loss': a scalar tensor, ...}, as the "
                         "course's models have")
+    try:
+        inspect.signature(model.loss).bind(None, None, 1.0)
+    except TypeError:
+        raise TypeError(f"{type(model).__name__}.loss{inspect.signature(model.loss)} cannot be "
+                        "called as loss(X, y, beta), which is how the training loop calls it: "
+                        "define it as def loss(self, X, y=None, beta=1.0)") from None
+    except ValueError:  # no signature to read (a builtin): let the call itself tell
+        pass
 
 
 def check_layer_sizes(sizes: Sequence[int], name: str = "hidden") -> list[int]:
@@ -403,6 +416,9 @@ def check_gaussian(mu: Tensor, logvar: Tensor, mu_p: Tensor | float = 0.0,
     if mu.numel() == 0:
         raise ValueError(f"mu and logvar are empty (shape {list(mu.shape)}): a KL averaged over "
                          "0 images is 0/0")
+    if not _values_checked.get() and not (mu.isfinite().all() and logvar.isfinite().all()):
+        raise ValueError("mu or logvar holds NaN or inf: the encoder's weights have diverged "
+                         "(train again with a smaller lr) or its input holds NaN")
     for name, value in (("mu_p", mu_p), ("logvar_p", logvar_p)):
         if isinstance(value, Tensor) and not _broadcasts(value.shape, mu.shape):
             raise ValueError(f"the prior's {name} {list(value.shape)} does not fit mu "
@@ -424,6 +440,9 @@ def check_logits(logits: Tensor, X: Tensor) -> None:
     if _values_checked.get():
         return
     low, high = torch.aminmax(logits.detach())
+    if not (torch.isfinite(low) and torch.isfinite(high)):
+        raise ValueError("the logits hold NaN or inf: the model's weights have diverged (train "
+                         "again with a smaller lr) or its input holds NaN")
     if 0 <= low <= high <= 1 and X.detach().min() < 0:
         raise ValueError("the arguments look swapped: the targets hold negative values while "
                          "the logits all lie in [0, 1]. The loss takes the decoder's logits "
@@ -437,8 +456,13 @@ def check_logits(logits: Tensor, X: Tensor) -> None:
 
 def check_loss_output(parts: object, model: nn.Module) -> None:
     """What a model's ``loss`` returns: ``{"loss": a scalar tensor that can be trained, ...}``."""
-    if not isinstance(parts, dict) or not isinstance(parts.get("loss"), Tensor) \
-            or parts["loss"].dim() != 0:
+    if isinstance(parts, dict) and isinstance(parts.get("loss"), Tensor) \
+            and parts["loss"].dim() != 0:
+        raise ValueError(f"{type(model).__name__}.loss returned a 'loss' shaped "
+                         f"{list(parts['loss'].shape)}, but training needs one number: sum it "
+                         "over each image's pixels and average over the batch, as "
+                         "losses.reconstruction_loss does")
+    if not isinstance(parts, dict) or not isinstance(parts.get("loss"), Tensor):
         raise TypeError(f"{type(model).__name__}.loss returned {type(parts).__name__}, but the "
                         "training loop needs a dict {'loss': a scalar tensor, ...}: return "
                         "{'loss': loss} (and any parts to record, such as 'recon')")

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .inputs import check_beta, check_gaussian, check_logits, check_mask
+from .inputs import check_beta, check_gaussian, check_logits, check_mask, check_same_count
 
 
 def reconstruction_loss(logits: Tensor, X: Tensor) -> Tensor:
@@ -70,6 +70,9 @@ def vae_loss(logits: Tensor, X: Tensor, mu: Tensor, logvar: Tensor,
     Returns ``{"loss", "recon", "kl"}``.
     """
     check_beta(beta, tensor=True)
+    if isinstance(mu, Tensor) and isinstance(X, Tensor) and mu.dim() and X.dim():
+        check_same_count(X.shape[0], "images X", mu.shape[0], "codes mu",
+                         "pass the mu and logvar that the encoder gave for these images")
     recon = reconstruction_loss(logits, X)
     kl = kl_divergence(mu, logvar)
     return {"loss": recon + beta * kl, "recon": recon, "kl": kl}

@@ -147,6 +147,9 @@ def dimensions_by_kl(model: VAE, X: Tensor, y: Tensor | None = None,
     inactive one (KL near 0) comes last, since moving it changes nothing in the picture. Pass
     the result as ``latent_explorer(model, order=...)``.
     """
+    check_model(model, "a trained VAE or CVAE", (VAE,), hint=": only a model with an encoder "
+                "of Gaussians (mu, logvar) has a KL per dimension")
+    check_images(X, model)
     if isinstance(model, CVAE) and y is None:
         raise ValueError("a CVAE encodes an image with its label: pass the labels y of X too")
     model.eval()

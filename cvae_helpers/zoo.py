@@ -158,7 +158,8 @@ def train_config(cfg: dict[str, Any], device: torch.device | None = None,
 def cache_dir() -> Path:
     """Where trained models are kept: ``$CVAE_CACHE_DIR``, else ``models/`` in the course's
     data folder (``data/models`` in a clone, a per-user cache folder elsewhere)."""
-    return Path(os.environ.get("CVAE_CACHE_DIR") or default_root() / "models").resolve()
+    chosen = os.environ.get("CVAE_CACHE_DIR") or default_root() / "models"
+    return Path(chosen).expanduser().resolve()  # "~/models" is the home folder's, as in a shell
 
 
 def _canonical(value: Any) -> Any:
@@ -196,6 +197,9 @@ def trained(name: str, device: torch.device | str | None = None, fetch: bool = T
     Returns the model, in eval mode on ``device``, and its training history. Ctrl-C stops the
     whole cell (``train.TrainingInterrupted``), so one stops a cell that trains several.
     """
+    if not isinstance(fetch, bool):
+        raise TypeError(f"fetch must be True or False, got {fetch!r}: fetch=False trains the "
+                        "model here instead of downloading the course's weights")
     cfg = config(name, **overrides)
     device = resolve_device(device)
     path = cache_path(name, cfg, device)
@@ -254,7 +258,9 @@ class CacheWarning(UserWarning):
 def _save(name: str, path: Path, model: nn.Module, **extra: Any) -> bool:
     """Cache ``model``; when the cache cannot be written, warn (once per folder) and go on."""
     try:
-        checkpoints.save(path, model, **extra)
+        # The cache path is the zoo's own (a name no one else uses): a damaged file there, of any
+        # kind, is replaced.
+        checkpoints._save(path, model, extra, replace_anything=True)
         return True
     except checkpoints.CheckpointError as err:
         if path.parent not in _unwritable:

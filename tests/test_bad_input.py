@@ -10,11 +10,13 @@ load, Ctrl-C in a sweep, a failed download, and a cache shared by two users.
 """
 
 import gzip
+import io
 import os
 import pickle
 import signal
 import threading
 import warnings
+import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -86,6 +88,22 @@ class _FloatLoss(Autoencoder):
         return super().loss(X, y, beta)["loss"].item()
 
 
+class _NoBeta(Autoencoder):
+    def loss(self, X):  # noqa: D102 - a learner's loss that forgot y and beta
+        return super().loss(X)
+
+
+class _PerPixel(Autoencoder):
+    def loss(self, X, y=None, beta=1.0):  # the pixel losses, not yet summed
+        return {"loss": torch.nn.functional.binary_cross_entropy_with_logits(
+            self(X), X, reduction="none")}
+
+
+class _NoLayers(torch.nn.Module):
+    def loss(self, X, y=None, beta=1.0):
+        return {"loss": X.sum()}
+
+
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory):
     """Files the rows read: a good checkpoint and its damaged variants, and copies of MNIST's
@@ -109,6 +127,9 @@ def ctx(tmp_path_factory):
     fewer = torch.load(good, weights_only=True)
     fewer["state_dict"] = {k: v for k, v in fewer["state_dict"].items() if "decoder.2" not in k}
     fewer["checksum"] = checkpoints.checksum(fewer["state_dict"])
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("figures/loss.csv", "epoch,loss\n1,150.0\n")
     files = {
         "truncated": file("truncated.pt", blob[:len(blob) // 2]),
         "random": file("random.pt", os.urandom(2000)),
@@ -123,6 +144,10 @@ def ctx(tmp_path_factory):
         "future": saved("future.pt", future),
         "fewer": saved("fewer.pt", fewer),
         "a_file": file("a_file", b"x"),
+        "notebook": file("lesson.ipynb", b'{\n "cells": [],\n "metadata": {},\n "nbformat": 4\n}\n'),
+        "notes": file("notes.txt", b"beta=4 gave blurrier digits\n"),
+        "zip": file("figures.zip", archive.getvalue()),
+        "gzipped": file("vae.pt.gz", gzip.compress(blob)),
     }
 
     def mnist(name, images=None, labels=None):
@@ -176,6 +201,13 @@ def _load(ctx, name, model=None):
 
 def _mnist(ctx, name, split="test"):
     return data.load_mnist(split, root=ctx.roots[name])
+
+
+def _env(name, value, call):
+    """``call()`` with the environment variable ``name`` set to ``value``."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(name, value)
+        return call()
 
 
 def _keep(**changes):
@@ -422,6 +454,8 @@ ROWS = [
      "layers do not match the course's Autoencoder"),
     ("cache", "keep with the class instead of the model",
      lambda c: _keep(model=Autoencoder), TypeError, "keep takes your trained autoencoder"),
+    ("cache", "fetch='no' (a string, which is true)",
+     lambda c: zoo.trained("vae", fetch="no"), TypeError, "fetch must be True or False, got 'no'"),
 
     # Checkpoints
     ("checkpoints", "a truncated checkpoint", lambda c: _load(c, "truncated"), CheckpointError,
@@ -474,6 +508,29 @@ ROWS = [
      CheckpointError, "a_file is a file, not a folder"),
     ("checkpoints", "loading into the class instead of a model",
      lambda c: checkpoints.load(c.good, VAE), TypeError, "load puts weights into a model"),
+    ("checkpoints", "saving over a notebook",
+     lambda c: checkpoints.save(c.files["notebook"], VAE(2, hidden=(8,))), CheckpointError,
+     "(a Jupyter notebook): choose another name"),
+    ("checkpoints", "saving over a text file",
+     lambda c: checkpoints.save(c.files["notes"], VAE(2, hidden=(8,))), CheckpointError,
+     "(a text file): choose another name"),
+    ("checkpoints", "saving over a plain torch.save(state_dict)",
+     lambda c: checkpoints.save(c.files["state_dict"], VAE(2, hidden=(8,))), CheckpointError,
+     "which is not a course checkpoint (a PyTorch file holding the entries"),
+    ("checkpoints", "loading a notebook", lambda c: _load(c, "notebook"), CheckpointError,
+     "is a Jupyter notebook, not a checkpoint: check the path"),
+    ("checkpoints", "loading a text file", lambda c: _load(c, "notes"), CheckpointError,
+     "is not a PyTorch file but text"),
+    ("checkpoints", "loading a zip archive torch did not write", lambda c: _load(c, "zip"),
+     CheckpointError, "but not one written by torch.save"),
+    ("checkpoints", "loading a gzip-compressed checkpoint", lambda c: _load(c, "gzipped"),
+     CheckpointError, "is gzip-compressed (it starts with the bytes 1f 8b)"),
+    ("checkpoints", "loading into a model on the meta device",
+     lambda c: checkpoints.load(c.good, VAE(2, hidden=(8,)).to("meta")), ValueError,
+     "weights are on the meta device"),
+    ("checkpoints", "a path starting with ~",
+     lambda c: checkpoints.load("~/no-such-cvae-checkpoint.pt", VAE(2, hidden=(8,))),
+     MissingCheckpoint, f"no checkpoint at {Path.home().resolve() / 'no-such-cvae-checkpoint'}"),
 
     # Data
     ("data", "a truncated images file", lambda c: _mnist(c, "truncated"), ValueError,
@@ -509,6 +566,46 @@ ROWS = [
      "split must be 'train' or 'test'"),
     ("data", "root=5", lambda c: data.load_mnist("test", root=5), TypeError,
      "root must be a folder name (a str or a Path)"),
+    ("data", "both splits in a list", lambda c: data.load_mnist(["train", "test"]), TypeError,
+     "load each with a call of its own"),
+    ("data", "torchvision's train=True", lambda c: data.load_mnist(train=True), TypeError,
+     "use load_mnist('train') for the training images"),
+    ("data", "CVAE_DATA_DIR set to the MNIST folder, which holds raw/",
+     lambda c: _env("CVAE_DATA_DIR", str(c.roots["too_deep"] / "MNIST"),
+                    lambda: data.load_mnist("test")), FileNotFoundError,
+     "So set the environment variable CVAE_DATA_DIR to"),
+    ("data", "a visible_mask of 1.0 quadrants", lambda c: data.visible_mask(1.0), TypeError,
+     "use num_visible=1"),
+    # Values and models met later, by a second tester
+    ("values", "NaN logits into the reconstruction loss",
+     lambda c: losses.reconstruction_loss(torch.full((2, 1, 28, 28), float("nan")), _images(2)),
+     ValueError, "the logits hold NaN or inf"),
+    ("values", "a NaN log-variance into the KL divergence",
+     lambda c: losses.kl_divergence(torch.zeros(2, 3), torch.full((2, 3), float("nan"))),
+     ValueError, "mu or logvar holds NaN or inf"),
+    ("values", "the codes of other images into the VAE loss",
+     lambda c: losses.vae_loss(torch.zeros(2, 1, 28, 28), _images(2), torch.zeros(5, 3),
+                               torch.zeros(5, 3)), ValueError, "2 images X but 5 codes mu"),
+    ("values", "a linear probe given fewer labels than codes",
+     lambda c: evaluate.linear_probe(torch.zeros(10, 2), _digits(9), torch.zeros(4, 2),
+                                     _digits(4)), ValueError, "expected 10 labels"),
+    ("values", "a VAE passed as the classifier",
+     lambda c: evaluate.accuracy(VAE(2, hidden=(8,)), _images(4), _digits(4)), TypeError,
+     "should return class scores [N, 10]"),
+    ("values", "a picture of pixels in 0..255",
+     lambda c: widgets.image_png(_images(1)[0] * 255), ValueError,
+     "a picture's pixels are intensities in [0, 1]"),
+    ("values", "the KL order of an autoencoder",
+     lambda c: widgets.dimensions_by_kl(Autoencoder(2, hidden=(8,)), _images(5)), TypeError,
+     "only a model with an encoder of Gaussians"),
+    ("training", "a learner's loss without the labels and beta arguments",
+     lambda c: _fit(_NoBeta(2, hidden=(8,)), _images()), TypeError,
+     "define it as def loss(self, X, y=None, beta=1.0)"),
+    ("training", "a learner's loss that is not summed to one number",
+     lambda c: _fit(_PerPixel(2, hidden=(8,)), _images()), ValueError,
+     "training needs one number"),
+    ("training", "a learner's module with no layers",
+     lambda c: _fit(_NoLayers(), _images()), ValueError, "build its layers in __init__"),
 ]
 KINDS = {"values", "training", "cache", "checkpoints", "data"}
 
@@ -684,6 +781,32 @@ def test_one_ctrl_c_stops_a_whole_sweep_cell_with_one_message(tiny_zoo, monkeypa
     model, history = train.last_stopped()
     assert model is calls[1] and torch.isfinite(model.decoder[0].weight).all()
     assert history == {}
+
+
+def test_save_never_replaces_a_file_that_is_not_a_checkpoint(tmp_path):
+    notebook = tmp_path / "lesson.ipynb"
+    notebook.write_text('{"cells": [], "nbformat": 4}')
+    with pytest.raises(CheckpointError, match="choose another name, such as lesson.pt"):
+        checkpoints.save(notebook, VAE(2, hidden=(8,)))
+    assert notebook.read_text() == '{"cells": [], "nbformat": 4}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lesson.ipynb"]
+
+    # A course checkpoint, and one too damaged to hold anything, are replaced as before.
+    path = checkpoints.save(tmp_path / "vae.pt", VAE(2, hidden=(8,)))
+    checkpoints.save(path, VAE(2, hidden=(8,)), note="again")
+    path.write_bytes(path.read_bytes()[:300])
+    checkpoints.save(path, VAE(2, hidden=(8,)), note="after a crash")
+    assert checkpoints.load(path, VAE(2, hidden=(8,))) == {"note": "after a crash"}
+
+
+def test_a_tilde_means_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("CVAE_CACHE_DIR", "~/cache")
+    assert zoo.cache_dir() == tmp_path.resolve() / "cache"
+    saved = checkpoints.save("~/vae.pt", VAE(2, hidden=(8,)))
+    assert saved == tmp_path / "vae.pt" and saved.is_file()
+    checkpoints.load("~/vae.pt", VAE(2, hidden=(8,)))
+    assert not (Path.cwd() / "~").exists()
 
 
 def test_a_failed_download_creates_nothing_in_the_data_folder(tmp_path, monkeypatch):
