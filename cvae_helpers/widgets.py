@@ -149,7 +149,7 @@ def dimensions_by_kl(model: VAE, X: Tensor, y: Tensor | None = None,
     """
     check_model(model, "a trained VAE or CVAE", (VAE,), hint=": only a model with an encoder "
                 "of Gaussians (mu, logvar) has a KL per dimension")
-    check_images(X, model)
+    check_images(X)  # on any device: the batches are moved to the model's below
     if isinstance(model, CVAE) and y is None:
         raise ValueError("a CVAE encodes an image with its label: pass the labels y of X too")
     model.eval()
