@@ -17,7 +17,6 @@ The files are committed, so ``make site`` needs no trained model: run ``make fig
 lessons change what they train, and commit ``website/_static/decoders/``.
 """
 
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from cvae_helpers import zoo
+from cvae_helpers import checkpoints, zoo
 from cvae_helpers.data import COURSE_ROOT, load_mnist
 from cvae_helpers.models import CVAE
 from cvae_helpers.plots import DIGIT_COLORS
@@ -39,11 +38,6 @@ DECODERS: dict[str, tuple[int, str, dict[str, Any]]] = {
     "autoencoder": (1, "autoencoder", {}),
     "cvae": (3, "cvae_2d", {}),
 }
-
-
-def sha256(path: Path) -> str:
-    """The SHA-256 of the file at ``path``, in hex."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def linear_layers(model: nn.Module) -> list[nn.Linear]:
@@ -110,9 +104,10 @@ def export_decoder(name: str, X: Tensor, y: Tensor) -> tuple[dict[str, Any], byt
         "lesson": lesson,
         "zoo": {"name": zoo_name, "overrides": overrides, "config": cfg,
                 "cache_key": zoo.cache_key(cfg)},
-        # Which training these weights come from: the test compares the cache with the shipped
-        # weights only when the cache holds this very file (another machine trains other bits).
-        "checkpoint_sha256": sha256(zoo.cache_path(zoo_name, cfg, torch.device("cpu"))),
+        # Which weights these are (the checksum of the tensors, not of the file, whose history
+        # holds timings): the test compares the cache with the shipped weights only when the
+        # cache holds these very weights (another machine's floating point trains other bits).
+        "weights_checksum": checkpoints.checksum(model.state_dict()),
         "latent_dim": model.latent_dim,
         "num_classes": getattr(model, "num_classes", 0),
         "layers": layers,
