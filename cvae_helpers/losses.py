@@ -70,11 +70,10 @@ def vae_loss(logits: Tensor, X: Tensor, mu: Tensor, logvar: Tensor,
     Returns ``{"loss", "recon", "kl"}``.
     """
     check_beta(beta, tensor=True)
-    if isinstance(mu, Tensor) and isinstance(X, Tensor) and mu.dim() and X.dim():
-        check_same_count(X.shape[0], "images X", mu.shape[0], "codes mu",
-                         "pass the mu and logvar that the encoder gave for these images")
     recon = reconstruction_loss(logits, X)
-    kl = kl_divergence(mu, logvar)
+    kl = kl_divergence(mu, logvar)  # both have checked their arguments' types and shapes
+    check_same_count(X.shape[0], "images X", mu.shape[0], "codes mu",
+                     "pass the mu and logvar that the encoder gave for these images")
     return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
 
 
